@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+// Defaults mirror the database column defaults, so rows can be passed in as loaded.
+export const messageDefinitionSchema = z.object({
+  id: z.number().int(),
+  text: z.string(),
+  type: z.string().default('text'),
+  orderIndex: z.number().int().default(0),
+  waitForResponse: z.boolean().default(true),
+  waitForFile: z.boolean().default(false),
+  expectedFileTypes: z.array(z.string()).default([]),
+  delaySeconds: z.number().nonnegative().default(0),
+  saveResponseAs: z.string().nullable().default(null),
+});
+
+export const subflowDefinitionSchema = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  orderIndex: z.number().int().default(0),
+  parentSubflowId: z.number().int().nullable().default(null),
+  triggerKeywords: z.array(z.string()).default([]),
+  messages: z.array(messageDefinitionSchema).default([]),
+});
+
+export const flowDefinitionSchema = z.object({
+  flowId: z.number().int(),
+  name: z.string(),
+  subflows: z.array(subflowDefinitionSchema),
+});
+
+export type MessageDefinition = z.output<typeof messageDefinitionSchema>;
+export type SubflowDefinition = z.output<typeof subflowDefinitionSchema>;
+export type FlowDefinition = z.output<typeof flowDefinitionSchema>;

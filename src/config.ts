@@ -1,0 +1,178 @@
+import { z } from 'zod';
+
+// Environment variables arrive as strings; these helpers keep the schema readable and make
+// "yes"/"1"/"true" all mean true, because operators write booleans all three ways.
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], {
+    message: 'must be true or false',
+  })
+  .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
+const integerFromEnv = (min: number, max: number) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+const optionalText = z
+  .string()
+  .transform((value) => (value.trim() === '' ? undefined : value))
+  .optional();
+const optionalUrl = z
+  .string()
+  .transform((value) => (value.trim() === '' ? undefined : value))
+  .pipe(z.url({ message: 'must be a URL' }).optional())
+  .optional();
+
+export const botStatuses = ['active', 'paused', 'maintenance'] as const;
+export type BotStatus = (typeof botStatuses)[number];
+export const roles = ['web', 'worker', 'both'] as const;
+export type Role = (typeof roles)[number];
+
+const environmentSchema = z.object({
+  NODE_ENV: z.string().optional(),
+  ENVIRONMENT: z.string().optional(),
+  PORT: integerFromEnv(0, 65535).default(8000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: optionalUrl,
+  REDIS_URL: optionalUrl,
+  DATA_DIR: z.string().default('.data'),
+  ROLE: z.enum(roles).default('both'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BOT_ENABLED: booleanFromEnv.default(true),
+  BOT_STATUS: z.enum(botStatuses).default('active'),
+  TEST_MODE: booleanFromEnv.default(false),
+  TEST_CONTACT_ID: optionalText,
+  DEBOUNCE_TIME: integerFromEnv(0, 600_000).default(2000),
+  MESSAGE_COOLDOWN: integerFromEnv(0, 3600).default(5),
+  CONVERSATION_TIMEOUT_MINUTES: integerFromEnv(1, 525_600).default(1440),
+  BOT_SKIP_ASSIGNED_TICKETS: booleanFromEnv.default(true),
+  GOSAC_BASE_URL: optionalUrl,
+  GOSAC_AUTHORIZATION_KEY: optionalText,
+  GOSAC_INTEGRATION: optionalText,
+  GOSAC_SEND_MODE: z.enum(['ticket', 'contact']).default('ticket'),
+  GOSAC_TIMEOUT_MS: integerFromEnv(100, 120_000).default(10_000),
+  PONTTA_AUTH_URL: optionalUrl,
+  PONTTA_BASE_URL: optionalUrl,
+  PONTTA_BUSINESS_UNIT: optionalText,
+  PONTTA_EMAIL: optionalText,
+  PONTTA_PASSWORD: optionalText,
+  GOOGLE_CLIENT_EMAIL: optionalText,
+  GOOGLE_PRIVATE_KEY: optionalText,
+  GOOGLE_TOKEN_URI: optionalUrl,
+  GOOGLE_SHEET_ID: optionalText,
+  GOOGLE_DRIVE_FOLDER_ID: optionalText,
+  ADMIN_API_TOKEN: optionalText,
+  WEBHOOK_SECRET: optionalText,
+  ALLOWED_ORIGINS: optionalText,
+  WORKER_CONCURRENCY: integerFromEnv(1, 100).default(8),
+  WORKER_POLL_INTERVAL_MS: integerFromEnv(50, 60_000).default(250),
+  SHUTDOWN_TIMEOUT: integerFromEnv(1, 600).default(10),
+  DEMO_FLOW: booleanFromEnv.default(true),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+export interface Config {
+  readonly production: boolean;
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string | undefined;
+  readonly redisUrl: string | undefined;
+  readonly dataDir: string;
+  readonly role: Role;
+  readonly logLevel: Environment['LOG_LEVEL'];
+  readonly adminApiToken: string | undefined;
+  readonly webhookSecret: string | undefined;
+  readonly allowedOrigins: readonly string[];
+  readonly createDemoFlow: boolean;
+  /** Defaults for the settings an admin can override in `system_settings`. */
+  readonly settingsDefaults: {
+    readonly BOT_ENABLED: boolean;
+    readonly BOT_STATUS: BotStatus;
+    readonly TEST_MODE: boolean;
+    readonly TEST_CONTACT_ID: string;
+    readonly DEBOUNCE_TIME: number;
+    readonly MESSAGE_COOLDOWN: number;
+    readonly CONVERSATION_TIMEOUT_MINUTES: number;
+    readonly BOT_SKIP_ASSIGNED_TICKETS: boolean;
+  };
+  readonly gosac: {
+    readonly baseUrl: string | undefined;
+    readonly authorizationKey: string | undefined;
+    readonly integration: string | undefined;
+    readonly sendMode: 'ticket' | 'contact';
+    readonly timeoutMs: number;
+  };
+  readonly worker: {
+    readonly concurrency: number;
+    readonly pollIntervalMs: number;
+  };
+  readonly shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the environment; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const production = (e.NODE_ENV ?? e.ENVIRONMENT ?? '').toLowerCase() === 'production';
+  if (production) {
+    const missing = (['DATABASE_URL', 'ADMIN_API_TOKEN'] as const).filter((name) => !e[name]);
+    if (missing.length > 0) {
+      throw new ConfigError(missing.map((name) => `${name}: required in production`));
+    }
+  }
+  if (e.GOSAC_AUTHORIZATION_KEY && !e.GOSAC_BASE_URL) {
+    throw new ConfigError(['GOSAC_BASE_URL: required when GOSAC_AUTHORIZATION_KEY is set']);
+  }
+  return Object.freeze({
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    dataDir: e.DATA_DIR,
+    role: e.ROLE,
+    logLevel: e.LOG_LEVEL,
+    adminApiToken: e.ADMIN_API_TOKEN,
+    webhookSecret: e.WEBHOOK_SECRET,
+    allowedOrigins: (e.ALLOWED_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+    createDemoFlow: e.DEMO_FLOW,
+    settingsDefaults: Object.freeze({
+      BOT_ENABLED: e.BOT_ENABLED,
+      BOT_STATUS: e.BOT_STATUS,
+      TEST_MODE: e.TEST_MODE,
+      TEST_CONTACT_ID: e.TEST_CONTACT_ID ?? '',
+      DEBOUNCE_TIME: e.DEBOUNCE_TIME,
+      MESSAGE_COOLDOWN: e.MESSAGE_COOLDOWN,
+      CONVERSATION_TIMEOUT_MINUTES: e.CONVERSATION_TIMEOUT_MINUTES,
+      BOT_SKIP_ASSIGNED_TICKETS: e.BOT_SKIP_ASSIGNED_TICKETS,
+    }),
+    gosac: Object.freeze({
+      baseUrl: e.GOSAC_BASE_URL,
+      authorizationKey: e.GOSAC_AUTHORIZATION_KEY,
+      integration: e.GOSAC_INTEGRATION,
+      sendMode: e.GOSAC_SEND_MODE,
+      timeoutMs: e.GOSAC_TIMEOUT_MS,
+    }),
+    worker: Object.freeze({
+      concurrency: e.WORKER_CONCURRENCY,
+      pollIntervalMs: e.WORKER_POLL_INTERVAL_MS,
+    }),
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
+  });
+}
