@@ -23,23 +23,33 @@ export function matchesKeyword(input: string, keyword: string): boolean {
 
 export type KeywordMatch = { subflowId: number; keyword: string };
 
-/** Longest normalized keyword wins; ties keep the earliest subflow (and keyword), hence the strict `>`. */
-export function findBestKeywordMatch(
-  input: string,
-  subflows: ReadonlyArray<{ id: number; triggerKeywords: readonly string[] }>,
-): KeywordMatch | null {
-  const normalizedInput = normalizeForMatch(input);
-  if (normalizedInput === '') return null;
-  let best: KeywordMatch | null = null;
-  let bestLength = 0;
-  for (const subflow of subflows) {
-    for (const keyword of subflow.triggerKeywords) {
-      const normalizedKeyword = normalizeForMatch(keyword);
-      if (normalizedKeyword.length > bestLength && containsPhrase(normalizedInput, normalizedKeyword)) {
-        best = { subflowId: subflow.id, keyword };
-        bestLength = normalizedKeyword.length;
+type KeywordSource = ReadonlyArray<{ id: number; triggerKeywords: readonly string[] }>;
+
+/**
+ * Pre-normalizes the keywords once; a compiled flow checks every input against all of them.
+ * Longest normalized keyword wins; ties keep the earliest subflow (and keyword), hence the strict `>`.
+ */
+export function createKeywordMatcher(subflows: KeywordSource): (input: string) => KeywordMatch | null {
+  const candidates = subflows.flatMap((subflow) =>
+    subflow.triggerKeywords
+      .map((keyword) => ({ subflowId: subflow.id, keyword, normalized: normalizeForMatch(keyword) }))
+      .filter((candidate) => candidate.normalized !== ''),
+  );
+  return (input) => {
+    const normalizedInput = normalizeForMatch(input);
+    if (normalizedInput === '') return null;
+    let best: KeywordMatch | null = null;
+    let bestLength = 0;
+    for (const { subflowId, keyword, normalized } of candidates) {
+      if (normalized.length > bestLength && containsPhrase(normalizedInput, normalized)) {
+        best = { subflowId, keyword };
+        bestLength = normalized.length;
       }
     }
-  }
-  return best;
+    return best;
+  };
+}
+
+export function findBestKeywordMatch(input: string, subflows: KeywordSource): KeywordMatch | null {
+  return createKeywordMatcher(subflows)(input);
 }

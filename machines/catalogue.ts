@@ -1,0 +1,34 @@
+/**
+ * Every guard and action a compiled flow config may reference. xstate throws on an unknown guard
+ * but silently drops an unknown action, so compile-time configs are checked against these lists.
+ */
+export const guardNames = ['keywordSelects', 'noKeywordMatch', 'shouldReprompt', 'fileAccepted', 'fileRejected'] as const;
+
+/** Actions whose resolved params are the `Effect` itself; everything the runtime must do comes from these. */
+export const effectActionNames = [
+  'sendFlowMessage',
+  'reprompt',
+  'explainWrongFileType',
+  'recordFileReceived',
+  'announceVariableSaved',
+  'announceKeywordMatch',
+  'announceCompleted',
+] as const;
+
+/** Actions that only update context. */
+export const contextActionNames = ['storeResponse', 'storeFileName', 'markReprompt', 'clearReprompt'] as const;
+
+export const actionNames = [...effectActionNames, ...contextActionNames] as const;
+
+export type GuardName = (typeof guardNames)[number];
+export type EffectActionName = (typeof effectActionNames)[number];
+export type ActionName = (typeof actionNames)[number];
+
+/** Static (JSON) params as written into the config, before the runtime context/event fill them in. */
+export type SendFlowMessageParams = { messageId: number; subflowId: number; text: string; delaySeconds: number };
+export type RepromptParams = { messageId: number; subflowId: number; text: string };
+export type ExpectedFileParams = { messageId: number; subflowId: number; expectedFileTypes: string[] };
+export type MessageRefParams = { messageId: number; subflowId: number };
+export type VariableParams = { name: string };
+export type SubflowRefParams = { subflowId: number };
+export type FileTypesParams = { expectedFileTypes: string[] };

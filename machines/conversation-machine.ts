@@ -1,0 +1,180 @@
+import { assign, setup } from 'xstate';
+import type {
+  EffectActionName,
+  ExpectedFileParams,
+  FileTypesParams,
+  MessageRefParams,
+  RepromptParams,
+  SendFlowMessageParams,
+  SubflowRefParams,
+  VariableParams,
+} from './catalogue.js';
+import { effectActionNames } from './catalogue.js';
+import type { Effect } from './effects.js';
+import type { ConversationContext, ConversationInput, FileInput, UserInput } from './events.js';
+import { displayNameOf, fileMatchesExpected, fileTypeOf, wrongFileTypeText } from './file-types.js';
+import type { KeywordMatch } from './keywords.js';
+import { renderTemplate } from './templating.js';
+
+type ResolverArgs = { context: ConversationContext; event: UserInput };
+
+function templateValues(context: ConversationContext): Record<string, string> {
+  return { ...context.variables, contact_name: context.contact.name, contact_number: context.contact.number };
+}
+
+function copyFile(file: FileInput): FileInput {
+  return { name: file.name, mimeType: file.mimeType, url: file.url, path: file.path };
+}
+
+function isUserInput(event: { type: string }): event is UserInput {
+  return event.type === 'USER_INPUT';
+}
+
+/**
+ * Turns the static params written in the JSON config into the final `Effect`, once xstate hands us
+ * the context and event of the moment the action runs (after earlier assigns in the same step).
+ */
+function effectResolvers(
+  matchKeyword: (event: UserInput) => KeywordMatch | null,
+): Record<EffectActionName, (params: never, args: ResolverArgs) => Effect> {
+  return {
+    sendFlowMessage: (p: SendFlowMessageParams, { context }) => ({
+      kind: 'send',
+      reason: 'flow',
+      messageId: p.messageId,
+      subflowId: p.subflowId,
+      text: renderTemplate(p.text, templateValues(context)),
+      delaySeconds: p.delaySeconds,
+    }),
+    reprompt: (p: RepromptParams, { context }) => ({
+      kind: 'send',
+      reason: 'reprompt',
+      messageId: p.messageId,
+      subflowId: p.subflowId,
+      text: renderTemplate(p.text, templateValues(context)),
+      delaySeconds: 0,
+    }),
+    explainWrongFileType: (p: ExpectedFileParams, { event }) => ({
+      kind: 'send',
+      reason: 'wrong_file_type',
+      messageId: p.messageId,
+      subflowId: p.subflowId,
+      text: event.file ? wrongFileTypeText(event.file, p.expectedFileTypes) : '',
+      delaySeconds: 0,
+    }),
+    recordFileReceived: (p: MessageRefParams, { event }) => {
+      const file = event.file ?? { name: '', mimeType: null, url: null, path: null };
+      return {
+        kind: 'file_received',
+        messageId: p.messageId,
+        subflowId: p.subflowId,
+        file: copyFile(file),
+        fileType: fileTypeOf(file),
+      };
+    },
+    announceVariableSaved: (p: VariableParams, { context }) => ({
+      kind: 'variable_saved',
+      name: p.name,
+      value: Object.hasOwn(context.variables, p.name) ? (context.variables[p.name] ?? '') : '',
+    }),
+    announceKeywordMatch: (p: SubflowRefParams, { event }) => ({
+      kind: 'keyword_matched',
+      subflowId: p.subflowId,
+      keyword: matchKeyword(event)?.keyword ?? '',
+    }),
+    announceCompleted: () => ({ kind: 'completed' }),
+  };
+}
+
+const effectActionSet: ReadonlySet<string> = new Set(effectActionNames);
+
+export function isEffectAction(type: string): type is EffectActionName {
+  return effectActionSet.has(type);
+}
+
+/** Deep-copies the JSON config, swapping each effect action's static params for a resolver. */
+function withResolvers(node: unknown, resolvers: ReturnType<typeof effectResolvers>): unknown {
+  if (Array.isArray(node)) return node.map((item) => withResolvers(item, resolvers));
+  if (node === null || typeof node !== 'object') return node;
+  const record = node as Record<string, unknown>;
+  const type = record['type'];
+  if (typeof type === 'string' && isEffectAction(type)) {
+    const staticParams = (record['params'] ?? {}) as never;
+    const resolve = resolvers[type];
+    return { type, params: (args: ResolverArgs) => resolve(staticParams, args) };
+  }
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [key, withResolvers(value, resolvers)]));
+}
+
+const noop = () => {};
+
+function withVariable(context: ConversationContext, name: string, value: string): Record<string, string> {
+  return { ...context.variables, [name]: value };
+}
+
+function conversationSetup(matchKeyword: (event: UserInput) => KeywordMatch | null) {
+  const noKeywordMatch = (event: UserInput) => matchKeyword(event) === null;
+  return setup({
+    types: {} as { context: ConversationContext; events: UserInput; input: ConversationInput },
+    guards: {
+      keywordSelects: ({ event }, params: SubflowRefParams) => matchKeyword(event)?.subflowId === params.subflowId,
+      noKeywordMatch: ({ event }) => noKeywordMatch(event),
+      shouldReprompt: ({ context, event }) =>
+        noKeywordMatch(event) &&
+        (context.lastRepromptAt === null || event.at - context.lastRepromptAt >= event.cooldownMs),
+      fileAccepted: ({ event }, params: FileTypesParams) =>
+        event.file !== null && fileMatchesExpected(event.file, params.expectedFileTypes),
+      fileRejected: ({ event }, params: FileTypesParams) =>
+        event.file !== null && !fileMatchesExpected(event.file, params.expectedFileTypes),
+    },
+    actions: {
+      // Effect actions do nothing when executed: the pure API returns them and their params are the effects.
+      sendFlowMessage: noop,
+      reprompt: noop,
+      explainWrongFileType: noop,
+      recordFileReceived: noop,
+      announceVariableSaved: noop,
+      announceKeywordMatch: noop,
+      announceCompleted: noop,
+      storeResponse: assign(({ context, event }, params: VariableParams) => ({
+        variables: withVariable(context, params.name, event.text),
+      })),
+      storeFileName: assign(({ context, event }, params: VariableParams) => ({
+        variables: withVariable(context, params.name, event.file ? displayNameOf(event.file) : ''),
+      })),
+      markReprompt: assign(({ event }) => ({ lastRepromptAt: event.at })),
+      clearReprompt: assign({ lastRepromptAt: null }),
+    },
+  });
+}
+
+export type ConversationSetup = ReturnType<typeof conversationSetup>;
+export type ConversationMachine = ReturnType<ConversationSetup['createMachine']>;
+
+/**
+ * `keywordMatcher` is the flow's precompiled matcher. Its answer is memoised per event object
+ * because every root-level keyword guard (one per subflow) asks the same question.
+ */
+export function createConversationMachine(
+  config: Record<string, unknown>,
+  keywordMatcher: (text: string) => KeywordMatch | null,
+): ConversationMachine {
+  const cache = new WeakMap<UserInput, KeywordMatch | null>();
+  const matchKeyword = (event: UserInput): KeywordMatch | null => {
+    if (!isUserInput(event)) return null;
+    const cached = cache.get(event);
+    if (cached !== undefined) return cached;
+    const match = keywordMatcher(event.text);
+    cache.set(event, match);
+    return match;
+  };
+  const liveConfig = {
+    ...(withResolvers(config, effectResolvers(matchKeyword)) as Record<string, unknown>),
+    context: ({ input }: { input: ConversationInput }): ConversationContext => ({
+      contact: { id: input.contact.id, name: input.contact.name, number: input.contact.number },
+      variables: { ...input.variables },
+      lastRepromptAt: null,
+    }),
+  };
+  return conversationSetup(matchKeyword).createMachine(liveConfig as Parameters<ConversationSetup['createMachine']>[0]);
+}

@@ -1,0 +1,106 @@
+import { createActor, initialTransition, transition } from 'xstate';
+import type { CompiledFlow } from './compile.js';
+import { isEffectAction } from './conversation-machine.js';
+import type { Effect } from './effects.js';
+import type { Contact, UserInput } from './events.js';
+import { parsePosition } from './state-keys.js';
+
+export type Position = { subflowId: number; messageId: number };
+
+export type StepResult = {
+  /** persisted xstate snapshot, plain JSON: store it as-is and hand it back to `stepConversation` */
+  snapshot: unknown;
+  /** in the order the bot must carry them out */
+  effects: Effect[];
+  done: boolean;
+  position: Position | null;
+  variables: Record<string, string>;
+};
+
+export class SnapshotRestoreError extends Error {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(`Cannot restore conversation snapshot: ${reason}`, options);
+    this.name = 'SnapshotRestoreError';
+  }
+}
+
+type MachineSnapshot = ReturnType<typeof initialTransition<CompiledFlow['machine']>>[0];
+type MachineAction = ReturnType<typeof transition<CompiledFlow['machine']>>[1][number];
+
+function toEffects(actions: readonly MachineAction[]): Effect[] {
+  return actions.filter((action) => isEffectAction(action.type)).map((action) => action.params as unknown as Effect);
+}
+
+function toResult(flow: CompiledFlow, snapshot: MachineSnapshot, actions: readonly MachineAction[]): StepResult {
+  // xstate leaves `output: undefined` and friends in the object; the JSON pass makes it exactly what a store returns.
+  const persisted: unknown = JSON.parse(JSON.stringify(flow.machine.getPersistedSnapshot(snapshot)));
+  return {
+    snapshot: persisted,
+    effects: toEffects(actions),
+    done: snapshot.status === 'done',
+    position: parsePosition(snapshot.value),
+    variables: { ...snapshot.context.variables },
+  };
+}
+
+type StateNodeLike = { states: Record<string, StateNodeLike> };
+
+/** xstate restores unknown state values without complaint and only fails on the next event, so check first. */
+function isKnownStateValue(node: StateNodeLike, value: unknown): boolean {
+  if (typeof value === 'string') return Object.hasOwn(node.states, value);
+  if (value === null || typeof value !== 'object') return false;
+  const entries = Object.entries(value);
+  return (
+    entries.length > 0 &&
+    entries.every(
+      ([key, child]) => Object.hasOwn(node.states, key) && isKnownStateValue(node.states[key] as StateNodeLike, child),
+    )
+  );
+}
+
+function restore(flow: CompiledFlow, persisted: unknown): MachineSnapshot {
+  if (persisted === null || typeof persisted !== 'object' || !('value' in persisted) || !('context' in persisted)) {
+    throw new SnapshotRestoreError('not a persisted machine snapshot');
+  }
+  if (!isKnownStateValue(flow.machine.root, persisted.value)) {
+    throw new SnapshotRestoreError('its state does not exist in this flow (was the flow changed?)');
+  }
+  try {
+    // Creating (not starting) an actor is the supported way to revive a persisted snapshot.
+    return createActor(flow.machine, { snapshot: persisted as never }).getSnapshot();
+  } catch (error) {
+    throw new SnapshotRestoreError('it does not fit this flow (was the flow changed?)', { cause: error });
+  }
+}
+
+/** Rule 1: the first input only wakes the bot up; it is neither keyword-checked nor saved. */
+export function startConversation(flow: CompiledFlow, contact: Contact, firstInput: UserInput): StepResult {
+  const [initial] = initialTransition(flow.machine, {
+    contact: { id: contact.id, name: contact.name, number: contact.number },
+  });
+  const [next, actions] = transition(flow.machine, initial, firstInput);
+  return toResult(flow, next, actions);
+}
+
+export function stepConversation(flow: CompiledFlow, persistedSnapshot: unknown, input: UserInput): StepResult {
+  const snapshot = restore(flow, persistedSnapshot);
+  if (snapshot.status !== 'active') return toResult(flow, snapshot, []);
+  const [next, actions] = transition(flow.machine, snapshot, input);
+  return toResult(flow, next, actions);
+}
+
+/** Where a persisted conversation rests, or null before the greeting and after completion. */
+export function positionOf(persistedSnapshot: unknown): Position | null {
+  if (persistedSnapshot === null || typeof persistedSnapshot !== 'object') return null;
+  if (!('value' in persistedSnapshot)) return null;
+  return parsePosition(persistedSnapshot.value);
+}
+
+export function isConversationDone(persistedSnapshot: unknown): boolean {
+  return (
+    persistedSnapshot !== null &&
+    typeof persistedSnapshot === 'object' &&
+    'status' in persistedSnapshot &&
+    persistedSnapshot.status === 'done'
+  );
+}

@@ -1,0 +1,20 @@
+export { flowDefinitionSchema, messageDefinitionSchema, subflowDefinitionSchema } from './flow-definition.js';
+export type { FlowDefinition, MessageDefinition, SubflowDefinition } from './flow-definition.js';
+export type { Contact, ConversationContext, ConversationInput, FileInput, UserInput } from './events.js';
+export type { Effect, SendReason } from './effects.js';
+export { createKeywordMatcher, findBestKeywordMatch, matchesKeyword, normalizeForMatch } from './keywords.js';
+export type { KeywordMatch } from './keywords.js';
+export { renderTemplate, templateVariables } from './templating.js';
+export { displayNameOf, fileMatchesExpected, fileTypeOf, wrongFileTypeText } from './file-types.js';
+export { actionNames, contextActionNames, effectActionNames, guardNames } from './catalogue.js';
+export { compileFlow, FlowCompileError } from './compile.js';
+export type { CompiledFlow } from './compile.js';
+export type { ConversationMachine } from './conversation-machine.js';
+export {
+  isConversationDone,
+  positionOf,
+  SnapshotRestoreError,
+  startConversation,
+  stepConversation,
+} from './conversation-step.js';
+export type { Position, StepResult } from './conversation-step.js';

@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { CoreDeps } from './app-deps.js';
+import type { Config } from './config.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js';
+import { createDatabase } from './db/knex.js';
+import { migrateDatabase } from './db/migrate.js';
+import { seedDemoFlowIfEmpty } from './flows/demo-flow.js';
+import { createHttpApp } from './http/app.js';
+import { createAdminRouter } from './http/routes/admin-router.js';
+import { createWebhookRouter } from './http/routes/webhook-routes.js';
+import { createIntakeService } from './conversations/intake-service.js';
+import { createGosacClient } from './integrations/gosac-client.js';
+import { startWorker, type RunningWorker } from './jobs/worker.js';
+import { createSettingsService } from './settings/settings-service.js';
+import { defaultSettings } from './settings/setting-definitions.js';
+import { createLogger, type Logger } from './shared/logger.js';
+import {
+  createInProcessSharedState,
+  createRedisSharedState,
+} from './shared/shared-state.js';
+
+export interface RunningService {
+  readonly deps: CoreDeps;
+  /** Base URL of the HTTP server when this process has the web role. */
+  readonly url: string | undefined;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly logger?: Logger;
+}
+
+/** The composition root: builds every dependency once, starts web and/or worker. */
+export async function startService(baseConfig: Config, options: StartOptions = {}): Promise<RunningService> {
+  const logger = options.logger ?? createLogger(baseConfig.logLevel);
+  const config = await withDevelopmentAdminToken(baseConfig, logger);
+  const cleanups: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    while (cleanups.length > 0) await cleanups.pop()?.().catch((error: unknown) => {
+      logger.error({ err: String(error) }, 'error during shutdown');
+    });
+  };
+
+  try {
+    let embedded: EmbeddedDatabase | undefined;
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      embedded = await startEmbeddedPostgres({
+        dataDir: path.join(config.dataDir, 'pg'),
+        databaseName: 'flowbot',
+        log: (message) => logger.debug({ component: 'embedded-postgres' }, message),
+      });
+      databaseUrl = embedded.url;
+      cleanups.push(() => embedded!.stop());
+      logger.info({ dataDir: config.dataDir }, 'DATABASE_URL not set: using embedded PostgreSQL');
+    }
+    const db = createDatabase(databaseUrl, config.role === 'web' ? 10 : 10 + config.worker.concurrency);
+    cleanups.push(() => db.destroy());
+
+    const applied = await migrateDatabase(db, databaseUrl);
+    if (applied.length > 0) logger.info({ migrations: applied.length }, 'database migrated');
+
+    const sharedState = config.redisUrl
+      ? createRedisSharedState(config.redisUrl, logger)
+      : createInProcessSharedState();
+    cleanups.push(() => sharedState.close());
+    if (sharedState.kind === 'in-process') {
+      logger.info('REDIS_URL not set: settings changes and shared state stay in this process');
+    }
+
+    const settings = createSettingsService({
+      db,
+      defaults: defaultSettings(config),
+      sharedState,
+      logger,
+      cacheTtlMs: sharedState.kind === 'redis' ? 30_000 : 1_000,
+    });
+    await settings.start();
+
+    if (config.createDemoFlow && (await seedDemoFlowIfEmpty(db))) {
+      logger.info('empty database: created the demo flow');
+    }
+
+    const deps: CoreDeps = { config, db, databaseUrl, logger, sharedState, settings };
+    const gosac = createGosacClient({ ...config.gosac, production: config.production, logger });
+    if (!gosac.live) logger.warn('GOSAC_AUTHORIZATION_KEY not set: replies are logged and stored as dry_run');
+
+    let worker: RunningWorker | undefined;
+    if (config.role !== 'web') {
+      worker = await startWorker({ ...deps, gosac });
+      cleanups.push(() => worker!.stop());
+    }
+
+    let url: string | undefined;
+    if (config.role !== 'worker') {
+      const intake = createIntakeService(deps);
+      const app = createHttpApp(deps, [
+        createWebhookRouter({ ...deps, intake }),
+        createAdminRouter({ ...deps, workerRunning: () => worker !== undefined }),
+      ]);
+      const server = await listen(app.callback(), config.port, config.host);
+      // Stop taking requests first, so nothing is accepted after the database starts closing.
+      cleanups.push(() => closeServer(server));
+      const address = server.address() as AddressInfo;
+      url = `http://127.0.0.1:${address.port}`;
+      logger.info({ port: address.port, role: config.role }, 'listening');
+    }
+
+    return { deps, url, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+// Outside production an unset admin token would lock the operator out of the API on a laptop: a
+// random one is made and written to the data folder (never to the log).
+async function withDevelopmentAdminToken(config: Config, logger: Logger): Promise<Config> {
+  if (config.adminApiToken || config.production) return config;
+  const token = randomBytes(24).toString('hex');
+  const file = path.resolve(config.dataDir, 'admin-token');
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  logger.warn({ file }, 'ADMIN_API_TOKEN not set: generated a development token in this file');
+  return Object.freeze({ ...config, adminApiToken: token });
+}
+
+async function listen(
+  handler: Parameters<typeof import('node:http').createServer>[1],
+  port: number,
+  host: string,
+): Promise<Server> {
+  const { createServer } = await import('node:http');
+  const server = createServer(handler);
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
