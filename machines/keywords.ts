@@ -1,15 +1,14 @@
+// A word is a run of letters and digits; a hyphen, dot, underscore or apostrophe between two of
+// them keeps the word whole, so an order number "PED-1" or "1.5" never answers the menu keyword "1".
+const wordPattern = /[\p{L}\p{N}]+(?:[-._'’][\p{L}\p{N}]+)*/gu;
+
 /**
- * Lower-cases, strips accents and turns every run of non letters/digits into one space, so that
- * whole-word matching becomes a plain substring check on space-padded strings.
+ * Lower-cases, strips accents and keeps only the words, one space apart, so that whole-word
+ * matching becomes a plain substring check on space-padded strings.
  */
 export function normalizeForMatch(text: string): string {
-  return text
-    .toLowerCase()
-    .normalize('NFKD')
-    .replace(/\p{M}+/gu, '')
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}]+/gu, ' ')
-    .trim();
+  const plain = text.toLowerCase().normalize('NFKD').replace(/\p{M}+/gu, '');
+  return (plain.match(wordPattern) ?? []).map((word) => word.replace(/[._'’]/g, '-')).join(' ');
 }
 
 function containsPhrase(normalizedInput: string, normalizedKeyword: string): boolean {

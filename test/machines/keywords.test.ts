@@ -26,6 +26,14 @@ describe('keywords', () => {
       for (const input of ['1.', '1)', '(1)', '1,', '-1-']) expect(matchesKeyword(input, '1'), input).to.equal(true);
     });
 
+    it('keeps words joined by a hyphen, dot or apostrophe whole', () => {
+      for (const input of ['PED-1', 'pedido 1.5', 'v1_2', "1'"]) {
+        expect(matchesKeyword(input, '1'), input).to.equal(input === "1'");
+      }
+      expect(matchesKeyword('meu pedido PED-1', 'ped-1')).to.equal(true);
+      expect(matchesKeyword('e-mail', 'mail')).to.equal(false);
+    });
+
     it('matches phrases only as contiguous whole words', () => {
       expect(matchesKeyword('quero orçamento agora', 'quero orcamento')).to.equal(true);
       expect(matchesKeyword('eu quero um orçamento', 'quero orcamento')).to.equal(false);

@@ -1,0 +1,286 @@
+import type { Database } from '../db/knex.js';
+import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.js';
+import {
+  activeChildSubflowIds,
+  clearOtherDefaults,
+  findActive,
+  insertActivity,
+  insertRow,
+  isUniqueViolation,
+  listActiveFlows,
+  listActiveMessages,
+  listActiveSubflows,
+  listActiveTemplates,
+  subflowAncestry,
+  updateRow,
+  type FlowRow,
+  type FlowTable,
+  type MessageRow,
+  type Queryable,
+  type RowsByTable,
+  type SubflowRow,
+  type TemplateRow,
+} from './flow-admin-repository.js';
+import type {
+  FlowCreate,
+  FlowUpdate,
+  MessageCreate,
+  MessageUpdate,
+  SubflowCreate,
+  SubflowUpdate,
+  TemplateCreate,
+  TemplateUpdate,
+} from './flow-admin-schemas.js';
+
+const ACTOR = 'admin';
+const nouns: Record<FlowTable, string> = {
+  flow_templates: 'template',
+  flows: 'flow',
+  subflows: 'subflow',
+  flow_messages: 'message',
+};
+const actionPrefixes: Record<FlowTable, string> = {
+  flow_templates: 'flow_template',
+  flows: 'flow',
+  subflows: 'subflow',
+  flow_messages: 'flow_message',
+};
+
+export interface FlowAdminService {
+  listTemplates(): Promise<TemplateRow[]>;
+  getTemplate(id: number): Promise<TemplateRow>;
+  createTemplate(input: TemplateCreate): Promise<TemplateRow>;
+  updateTemplate(id: number, input: TemplateUpdate): Promise<TemplateRow>;
+  deleteTemplate(id: number): Promise<void>;
+
+  listFlows(templateId: number): Promise<FlowRow[]>;
+  getFlow(id: number): Promise<FlowRow>;
+  createFlow(input: FlowCreate): Promise<FlowRow>;
+  updateFlow(id: number, input: FlowUpdate): Promise<FlowRow>;
+  deleteFlow(id: number): Promise<void>;
+
+  listSubflows(flowId: number): Promise<SubflowRow[]>;
+  getSubflow(id: number): Promise<SubflowRow>;
+  createSubflow(input: SubflowCreate): Promise<SubflowRow>;
+  updateSubflow(id: number, input: SubflowUpdate): Promise<SubflowRow>;
+  deleteSubflow(id: number): Promise<void>;
+
+  listMessages(subflowId: number): Promise<MessageRow[]>;
+  getMessage(id: number): Promise<MessageRow>;
+  createMessage(input: MessageCreate): Promise<MessageRow>;
+  updateMessage(id: number, input: MessageUpdate): Promise<MessageRow>;
+  deleteMessage(id: number): Promise<void>;
+}
+
+/** Drops the fields a request left out, so they keep their stored (or default) value. */
+function given(input: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+}
+
+/**
+ * Flow CRUD for the admin API: checks parents, keeps one active default flow, refuses subflow
+ * cycles, and records every write in activity_logs within the same transaction.
+ */
+export function createFlowAdminService(deps: { readonly db: Database }): FlowAdminService {
+  const { db } = deps;
+
+  async function write<T>(work: (trx: Queryable) => Promise<T>): Promise<T> {
+    try {
+      return await db.transaction(work);
+    } catch (error) {
+      // Two requests moving the default at the same moment: the index lets one win.
+      if (isUniqueViolation(error, 'flows_one_active_default')) {
+        throw new ConflictError('is_default: another flow was made the default at the same moment; try again');
+      }
+      throw error;
+    }
+  }
+
+  async function requireRow<T extends FlowTable>(
+    q: Queryable,
+    table: T,
+    id: number,
+    lock?: 'update',
+  ): Promise<RowsByTable[T]> {
+    const row = await findActive(q, table, id, lock);
+    if (!row) throw new NotFoundError(`${nouns[table]} ${id} not found`);
+    return row;
+  }
+
+  /** A parent named in the body: missing or inactive is a bad field (400), not a bad URL. */
+  async function requireParent<T extends FlowTable>(
+    q: Queryable,
+    table: T,
+    id: number,
+    field: string,
+  ): Promise<RowsByTable[T]> {
+    const row = await findActive(q, table, id, 'share');
+    if (!row) throw new ValidationError(`${field}: no active ${nouns[table]} with id ${id}`);
+    return row;
+  }
+
+  async function create<T extends FlowTable>(
+    q: Queryable,
+    table: T,
+    values: Record<string, unknown>,
+    details: Record<string, unknown> = {},
+  ): Promise<RowsByTable[T]> {
+    const row = await insertRow(q, table, given(values));
+    await insertActivity(q, ACTOR, {
+      action: `${actionPrefixes[table]}.created`,
+      details: { id: row.id, ...details },
+      after: row,
+    });
+    return row;
+  }
+
+  async function update<T extends FlowTable>(
+    q: Queryable,
+    table: T,
+    before: RowsByTable[T],
+    values: Record<string, unknown>,
+    details: Record<string, unknown> = {},
+  ): Promise<RowsByTable[T]> {
+    const after = await updateRow(q, table, before.id, given(values));
+    await insertActivity(q, ACTOR, {
+      action: `${actionPrefixes[table]}.updated`,
+      details: { id: before.id, ...details },
+      before,
+      after,
+    });
+    return after;
+  }
+
+  async function deactivate<T extends FlowTable>(
+    q: Queryable,
+    table: T,
+    before: RowsByTable[T],
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
+    const after = await updateRow(q, table, before.id, { ...extra, is_active: false });
+    await insertActivity(q, ACTOR, {
+      action: `${actionPrefixes[table]}.deleted`,
+      details: { id: before.id },
+      before,
+      after,
+    });
+  }
+
+  async function takeDefault(q: Queryable, flowId: number | undefined): Promise<Record<string, unknown>> {
+    const previous = await clearOtherDefaults(q, flowId);
+    return previous.length > 0 ? { took_default_from: previous.map((flow) => flow.id) } : {};
+  }
+
+  async function checkParentSubflow(
+    q: Queryable,
+    parentId: number,
+    flowId: number,
+    selfId: number | undefined,
+  ): Promise<void> {
+    const parent = await requireParent(q, 'subflows', parentId, 'parent_subflow_id');
+    if (parent.flow_id !== flowId) {
+      throw new ValidationError(`parent_subflow_id: subflow ${parentId} belongs to another flow`);
+    }
+    if (selfId !== undefined && (await subflowAncestry(q, parentId)).includes(selfId)) {
+      throw new ValidationError('parent_subflow_id: a subflow cannot be its own parent or ancestor');
+    }
+  }
+
+  async function refuseWithChildren(q: Queryable, subflow: SubflowRow, doing: string): Promise<void> {
+    const children = await activeChildSubflowIds(q, subflow.id);
+    if (children.length > 0) {
+      throw new ConflictError(
+        `subflow ${subflow.id} is the parent of active subflows ${children.join(', ')}: delete or move them before you ${doing}`,
+      );
+    }
+  }
+
+  return {
+    listTemplates: () => listActiveTemplates(db),
+    getTemplate: (id) => requireRow(db, 'flow_templates', id),
+    createTemplate: (input) => write((q) => create(q, 'flow_templates', input)),
+    updateTemplate: (id, input) =>
+      write(async (q) => update(q, 'flow_templates', await requireRow(q, 'flow_templates', id, 'update'), input)),
+    deleteTemplate: (id) =>
+      write(async (q) => deactivate(q, 'flow_templates', await requireRow(q, 'flow_templates', id, 'update'))),
+
+    async listFlows(templateId) {
+      await requireRow(db, 'flow_templates', templateId);
+      return listActiveFlows(db, templateId);
+    },
+    getFlow: (id) => requireRow(db, 'flows', id),
+    createFlow: (input) =>
+      write(async (q) => {
+        await requireParent(q, 'flow_templates', input.template_id, 'template_id');
+        const details = input.is_default ? await takeDefault(q, undefined) : {};
+        return create(q, 'flows', input, details);
+      }),
+    updateFlow: (id, input) =>
+      write(async (q) => {
+        const before = await requireRow(q, 'flows', id, 'update');
+        if (input.template_id !== undefined && input.template_id !== before.template_id) {
+          await requireParent(q, 'flow_templates', input.template_id, 'template_id');
+        }
+        const details = input.is_default ? await takeDefault(q, id) : {};
+        return update(q, 'flows', before, input, details);
+      }),
+    deleteFlow: (id) =>
+      write(async (q) => deactivate(q, 'flows', await requireRow(q, 'flows', id, 'update'), { is_default: false })),
+
+    async listSubflows(flowId) {
+      await requireRow(db, 'flows', flowId);
+      return listActiveSubflows(db, flowId);
+    },
+    getSubflow: (id) => requireRow(db, 'subflows', id),
+    createSubflow: (input) =>
+      write(async (q) => {
+        await requireParent(q, 'flows', input.flow_id, 'flow_id');
+        if (input.parent_subflow_id != null) {
+          await checkParentSubflow(q, input.parent_subflow_id, input.flow_id, undefined);
+        }
+        return create(q, 'subflows', input);
+      }),
+    updateSubflow: (id, input) =>
+      write(async (q) => {
+        const before = await requireRow(q, 'subflows', id, 'update');
+        const flowId = input.flow_id ?? before.flow_id;
+        const movesFlow = flowId !== before.flow_id;
+        if (movesFlow) {
+          await requireParent(q, 'flows', flowId, 'flow_id');
+          await refuseWithChildren(q, before, 'move it to another flow');
+        }
+        const parentId = input.parent_subflow_id === undefined ? before.parent_subflow_id : input.parent_subflow_id;
+        if (parentId !== null && (movesFlow || parentId !== before.parent_subflow_id)) {
+          await checkParentSubflow(q, parentId, flowId, id);
+        }
+        return update(q, 'subflows', before, input);
+      }),
+    deleteSubflow: (id) =>
+      write(async (q) => {
+        const before = await requireRow(q, 'subflows', id, 'update');
+        await refuseWithChildren(q, before, 'delete it');
+        await deactivate(q, 'subflows', before);
+      }),
+
+    async listMessages(subflowId) {
+      await requireRow(db, 'subflows', subflowId);
+      return listActiveMessages(db, subflowId);
+    },
+    getMessage: (id) => requireRow(db, 'flow_messages', id),
+    createMessage: (input) =>
+      write(async (q) => {
+        await requireParent(q, 'subflows', input.subflow_id, 'subflow_id');
+        return create(q, 'flow_messages', input);
+      }),
+    updateMessage: (id, input) =>
+      write(async (q) => {
+        const before = await requireRow(q, 'flow_messages', id, 'update');
+        if (input.subflow_id !== undefined && input.subflow_id !== before.subflow_id) {
+          await requireParent(q, 'subflows', input.subflow_id, 'subflow_id');
+        }
+        return update(q, 'flow_messages', before, input);
+      }),
+    deleteMessage: (id) =>
+      write(async (q) => deactivate(q, 'flow_messages', await requireRow(q, 'flow_messages', id, 'update'))),
+  };
+}

@@ -1,0 +1,33 @@
+import Koa from 'koa';
+import type Router from '@koa/router';
+import type { CoreDeps } from '../app-deps.js';
+import { cors } from './middleware/cors.js';
+import { errorHandler, jsonFallbacks } from './middleware/error-handler.js';
+import { jsonBody } from './middleware/json-body.js';
+import { requestContext } from './middleware/request-context.js';
+import { securityHeaders } from './middleware/security-headers.js';
+
+/**
+ * The Koa application: cross-cutting middleware first (so every answer, errors included, has a
+ * request id, security and CORS headers), then the routers, then the JSON 404.
+ */
+export function createHttpApp(deps: CoreDeps, routers: Router[]): Koa {
+  const app = new Koa({ proxy: false });
+  // Errors are answered and logged by errorHandler; this only sees failures after the answer
+  // started (a client hanging up mid-stream), which Koa would otherwise print to stderr.
+  app.on('error', (error: unknown) => {
+    deps.logger.warn({ err: error }, 'http error outside a request handler');
+  });
+
+  app.use(requestContext(deps.logger));
+  app.use(securityHeaders({ production: deps.config.production }));
+  app.use(cors(deps.config.allowedOrigins));
+  app.use(errorHandler(deps.logger));
+  app.use(jsonFallbacks());
+  app.use(jsonBody());
+  for (const router of routers) {
+    app.use(router.routes());
+    app.use(router.allowedMethods());
+  }
+  return app;
+}

@@ -1,0 +1,106 @@
+import got, { RequestError } from 'got';
+import type { Logger } from '../shared/logger.js';
+
+export interface GosacReply {
+  readonly ticketId: number | null;
+  readonly contactId: number;
+  readonly text: string;
+}
+
+export type SendOutcome =
+  | { readonly ok: true; readonly dryRun: boolean }
+  | { readonly ok: false; readonly retryable: boolean; readonly retryAfterMs?: number; readonly error: string };
+
+export interface GosacClient {
+  /** False when replies are only logged (no key outside production): the dry-run mode. */
+  readonly live: boolean;
+  send(reply: GosacReply): Promise<SendOutcome>;
+}
+
+export interface GosacClientOptions {
+  readonly baseUrl?: string | undefined;
+  readonly authorizationKey?: string | undefined;
+  readonly integration?: string | undefined;
+  readonly sendMode: 'ticket' | 'contact';
+  readonly timeoutMs: number;
+  readonly production: boolean;
+  readonly logger: Logger;
+}
+
+// 408/429 and server errors say "try again later"; every other 4xx says "this request is wrong",
+// and repeating it would only repeat the refusal.
+const retryableStatuses = new Set([408, 425, 429]);
+const maxErrorBodyLength = 300;
+
+export function createGosacClient(options: GosacClientOptions): GosacClient {
+  const { baseUrl, authorizationKey, integration, logger } = options;
+  const live = Boolean(authorizationKey && baseUrl);
+  const log = logger.child({ component: 'gosac' });
+
+  async function post(url: string, json: Record<string, unknown>): Promise<SendOutcome> {
+    const headers: Record<string, string> = {
+      Authorization: authorizationKey ?? '',
+      'Content-Type': 'application/json',
+    };
+    if (integration) headers['INTEGRATION'] = integration;
+    try {
+      const response = await got.post(url, {
+        body: JSON.stringify(json),
+        headers,
+        // The delivery job owns retries (ordered, persisted, with backoff); got must not add its own.
+        retry: { limit: 0 },
+        timeout: { request: options.timeoutMs },
+        throwHttpErrors: false,
+        followRedirect: false,
+      });
+      const status = response.statusCode;
+      if (status >= 200 && status < 300) return { ok: true, dryRun: false };
+      const error = `GOSAC answered ${status}: ${String(response.body).slice(0, maxErrorBodyLength)}`;
+      if (status >= 500 || retryableStatuses.has(status)) {
+        const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
+        return retryAfterMs === undefined
+          ? { ok: false, retryable: true, error }
+          : { ok: false, retryable: true, retryAfterMs, error };
+      }
+      return { ok: false, retryable: false, error };
+    } catch (error) {
+      // Timeouts, refused or reset connections, DNS failures: the message may not have reached
+      // GOSAC, so trying again is the only way to get it there.
+      const code = error instanceof RequestError ? error.code : undefined;
+      const message = error instanceof Error ? error.message : String(error);
+      return { ok: false, retryable: true, error: code ? `${code}: ${message}` : message };
+    }
+  }
+
+  return {
+    live,
+    async send(reply) {
+      if (!live) {
+        if (options.production) {
+          return { ok: false, retryable: false, error: 'GOSAC is not configured (GOSAC_AUTHORIZATION_KEY / GOSAC_BASE_URL)' };
+        }
+        log.info({ contactId: reply.contactId, ticketId: reply.ticketId, text: reply.text }, 'dry run: reply not sent');
+        return { ok: true, dryRun: true };
+      }
+      const base = (baseUrl ?? '').replace(/\/+$/, '');
+      // Without a ticket the ticket endpoint has nowhere to post; the contact endpoint still reaches the person.
+      if (options.sendMode === 'ticket' && reply.ticketId !== null) {
+        return post(`${base}/messages/${encodeURIComponent(String(reply.ticketId))}`, { body: reply.text });
+      }
+      if (options.sendMode === 'ticket') {
+        log.warn({ contactId: reply.contactId }, 'reply has no ticket id; sending through /send-message');
+      }
+      return post(`${base}/send-message`, { contact_id: reply.contactId, message: reply.text });
+    },
+  };
+}
+
+/** Retry-After is either delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (!text || text.trim() === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(text.trim())) return Math.round(Number(text.trim()) * 1000);
+  const date = Date.parse(text);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}

@@ -1,0 +1,134 @@
+// A stand-in for GOSAC's HTTP API on 127.0.0.1: records every request (headers, parsed body,
+// arrival time) and can be told to fail or to answer slowly.
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  readonly method: string;
+  /** Path with query, e.g. `/messages/123`. */
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  /** Parsed JSON body (raw text when it is not JSON). */
+  readonly body: any;
+  readonly rawBody: string;
+  /** Date.now() when the request arrived. */
+  readonly receivedAt: number;
+  /** The status the fake answered with. */
+  readonly status: number;
+}
+
+export interface FailureOptions {
+  /** Sent as the Retry-After header. */
+  readonly retryAfter?: string;
+  readonly body?: string;
+}
+
+export interface FakeGosac {
+  readonly url: string;
+  /** Every request, in arrival order, failed ones included. */
+  readonly requests: readonly RecordedRequest[];
+  /** Requests to `path` that were accepted (2xx): what the contact actually received. */
+  requestsTo(path: string): RecordedRequest[];
+  /** Every request to `path`, failed ones included. */
+  attemptsTo(path: string): RecordedRequest[];
+  /** Resolves once `count` requests to `path` were accepted; rejects after `timeoutMs`. */
+  waitForMessages(path: string, count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
+  /** The next `times` requests are answered with `status`. */
+  failNext(times: number, status: number, options?: FailureOptions): void;
+  /** Every answer waits this long first (0 to stop). */
+  delayResponses(ms: number): void;
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+export async function startFakeGosac(): Promise<FakeGosac> {
+  const requests: RecordedRequest[] = [];
+  const failures: Array<{ status: number } & FailureOptions> = [];
+  const waiters = new Set<() => void>();
+  let delayMs = 0;
+
+  const server: Server = createServer((request, response) => {
+    const receivedAt = Date.now();
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const rawBody = Buffer.concat(chunks).toString('utf8');
+      let body: unknown = rawBody;
+      try {
+        body = JSON.parse(rawBody);
+      } catch {
+        // not JSON: keep the text
+      }
+      const failure = failures.shift();
+      const status = failure?.status ?? 200;
+      const respond = () => {
+        requests.push({
+          method: request.method ?? '',
+          path: request.url ?? '',
+          headers: request.headers,
+          body,
+          rawBody,
+          receivedAt,
+          status,
+        });
+        for (const wake of waiters) wake();
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (failure?.retryAfter !== undefined) headers['retry-after'] = failure.retryAfter;
+        response.writeHead(status, headers);
+        response.end(failure?.body ?? JSON.stringify(failure ? { error: 'fake failure' } : { ok: true }));
+      };
+      if (delayMs > 0) setTimeout(respond, delayMs);
+      else respond();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const attemptsTo = (path: string) => requests.filter((request) => request.path === path);
+  const requestsTo = (path: string) => attemptsTo(path).filter((request) => request.status < 300);
+
+  return {
+    url,
+    requests,
+    requestsTo,
+    attemptsTo,
+    waitForMessages(path, count, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const accepted = requestsTo(path);
+          if (accepted.length < count) return false;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(accepted);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          const got = requestsTo(path).map((request) => JSON.stringify(request.body));
+          reject(new Error(`expected ${count} messages to ${path} within ${timeoutMs} ms; got ${got.length}: ${got.join(', ')}`));
+        }, timeoutMs);
+        if (!check()) waiters.add(check);
+      });
+    },
+    failNext(times, status, options = {}) {
+      for (let index = 0; index < times; index += 1) failures.push({ status, ...options });
+    },
+    delayResponses(ms) {
+      delayMs = ms;
+    },
+    reset() {
+      requests.length = 0;
+      failures.length = 0;
+      delayMs = 0;
+    },
+    stop() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
