@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -118,14 +118,17 @@ export async function startService(baseConfig: Config, options: StartOptions = {
 }
 
 // Outside production an unset admin token would lock the operator out of the API on a laptop: a
-// random one is made and written to the data folder (never to the log).
+// random one is made once, kept in the data folder (never in the log) and reused on restarts.
 async function withDevelopmentAdminToken(config: Config, logger: Logger): Promise<Config> {
   if (config.adminApiToken || config.production) return config;
-  const token = randomBytes(24).toString('hex');
   const file = path.resolve(config.dataDir, 'admin-token');
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, `${token}\n`, { mode: 0o600 });
-  logger.warn({ file }, 'ADMIN_API_TOKEN not set: generated a development token in this file');
+  let token = (await readFile(file, 'utf8').catch(() => '')).trim();
+  if (token.length < 32) {
+    token = randomBytes(24).toString('hex');
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, `${token}\n`, { mode: 0o600 });
+  }
+  logger.warn({ file }, 'ADMIN_API_TOKEN not set: using the development token kept in this file');
   return Object.freeze({ ...config, adminApiToken: token });
 }
 

