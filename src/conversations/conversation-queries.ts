@@ -1,5 +1,7 @@
+import type { Knex } from 'knex';
 import type { Database } from '../db/knex.js';
 import { NotFoundError } from '../shared/errors.js';
+import type { ConversationListQuery, ConversationStatusFilter } from './conversation-admin-schemas.js';
 
 // Read-only views of conversations for the admin front end. The persisted machine snapshot is
 // only in the single-conversation view: it is large and the list does not need it.
@@ -18,6 +20,7 @@ const summaryColumns = [
   'c.is_active',
   'c.is_completed',
   'c.closed_reason',
+  'c.bot_paused_at',
   'c.started_at',
   'c.last_activity_at',
   'c.completed_at',
@@ -41,10 +44,35 @@ const historyColumns = [
   'reason',
 ];
 
+export interface ConversationPage {
+  readonly rows: Record<string, unknown>[];
+  /** Every conversation matching the filters, for pagination (X-Total-Count). */
+  readonly total: number;
+}
+
 export interface ConversationQueries {
-  listRecentActive(limit?: number): Promise<Record<string, unknown>[]>;
+  list(query: ConversationListQuery): Promise<ConversationPage>;
   get(id: number): Promise<Record<string, unknown>>;
   history(id: number): Promise<Record<string, unknown>[]>;
+}
+
+function whereStatus(query: Knex.QueryBuilder, status: ConversationStatusFilter): void {
+  switch (status) {
+    case 'active':
+      query.where('c.is_active', true);
+      break;
+    case 'paused':
+      query.where('c.is_active', true).whereNotNull('c.bot_paused_at');
+      break;
+    case 'completed':
+      query.where('c.is_completed', true);
+      break;
+    case 'closed':
+      query.where({ 'c.is_active': false, 'c.is_completed': false });
+      break;
+    case 'all':
+      break;
+  }
 }
 
 export function createConversationQueries(deps: { readonly db: Database }): ConversationQueries {
@@ -55,19 +83,37 @@ export function createConversationQueries(deps: { readonly db: Database }): Conv
       .leftJoin('flow_templates as t', 't.id', 'f.template_id')
       .leftJoin('subflows as s', 's.id', 'c.current_subflow_id')
       .leftJoin('flow_messages as m', 'm.id', 'c.current_message_id');
+  const summary = () => [...summaryColumns, db.raw('(c.bot_paused_at IS NOT NULL) AS bot_paused')];
 
   return {
-    async listRecentActive(limit = 50) {
-      return base()
-        .select(summaryColumns)
-        .where('c.is_active', true)
-        .orderBy([{ column: 'c.last_activity_at', order: 'desc' }, { column: 'c.id', order: 'desc' }])
-        .limit(limit);
+    async list(query) {
+      const filtered = db('user_conversations as c');
+      whereStatus(filtered, query.status);
+      if (query.contact_id !== undefined) filtered.where('c.contact_id', query.contact_id);
+      if (query.flow_id !== undefined) filtered.where('c.flow_id', query.flow_id);
+
+      const [counted, rows] = await Promise.all([
+        filtered.clone().count<Array<{ total: string }>>({ total: '*' }),
+        // The page is chosen on the bare table, then joined: the joins only decorate 50-odd rows.
+        base()
+          .select(summary())
+          .whereIn(
+            'c.id',
+            filtered
+              .clone()
+              .select('c.id')
+              .orderBy([{ column: 'c.last_activity_at', order: 'desc' }, { column: 'c.id', order: 'desc' }])
+              .limit(query.limit)
+              .offset(query.offset),
+          )
+          .orderBy([{ column: 'c.last_activity_at', order: 'desc' }, { column: 'c.id', order: 'desc' }]),
+      ]);
+      return { rows, total: Number(counted[0]?.total ?? 0) };
     },
 
     async get(id) {
       const row = (await base()
-        .select([...summaryColumns, 'c.conversation_state'])
+        .select([...summary(), 'c.conversation_state'])
         .where('c.id', id)
         .first()) as Record<string, unknown> | undefined;
       if (!row) throw new NotFoundError(`conversation ${id} not found`);

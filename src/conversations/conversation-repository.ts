@@ -22,6 +22,8 @@ export interface ConversationRow {
   conversation_state: unknown;
   variables: Record<string, string>;
   last_activity_at: Date;
+  /** Set while a human agent has taken over: the bot stays silent and the conversation does not move. */
+  bot_paused_at: Date | null;
 }
 
 export interface OutboundRow {
@@ -107,6 +109,7 @@ export function findActiveConversation(trx: Trx, contactId: number): Promise<Con
       'conversation_state',
       'variables',
       'last_activity_at',
+      'bot_paused_at',
     ) as Promise<ConversationRow | undefined>;
 }
 
@@ -157,6 +160,13 @@ export async function saveProgress(
         ? { is_active: false, is_completed: true, closed_reason: 'completed', completed_at: trx.fn.now() }
         : {}),
     });
+}
+
+/** The contact wrote to a conversation the bot is not answering (paused): only its activity time moves. */
+export async function touchConversation(trx: Trx, conversationId: number): Promise<void> {
+  await trx('user_conversations')
+    .where({ id: conversationId })
+    .update({ last_activity_at: trx.fn.now(), updated_at: trx.fn.now() });
 }
 
 export async function markProcessed(trx: Trx, ids: readonly number[], conversationId: number): Promise<void> {

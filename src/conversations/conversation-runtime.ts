@@ -24,6 +24,7 @@ import {
   markProcessed,
   saveProgress,
   selectInbox,
+  touchConversation,
   type ConversationProgress,
   type InboxRow,
   type OutboundRow,
@@ -35,7 +36,9 @@ export type ProcessOutcome =
   | { readonly kind: 'deferred'; readonly until: Date }
   | { readonly kind: 'processed'; readonly inputs: number; readonly replies: number }
   /** No runnable flow (none, or it does not compile): the inbox rows stay for a later run. */
-  | { readonly kind: 'blocked'; readonly reason: string; readonly inputs: number; readonly replies: number };
+  | { readonly kind: 'blocked'; readonly reason: string; readonly inputs: number; readonly replies: number }
+  /** A human agent has the conversation: the inputs are kept in its history, unanswered. */
+  | { readonly kind: 'paused'; readonly inputs: number };
 
 export interface ConversationRuntime {
   processContact(contactId: number): Promise<ProcessOutcome>;
@@ -102,6 +105,12 @@ export function createConversationRuntime(deps: ConversationRuntimeDeps): Conver
 
     let active: ActiveConversation | null = null;
     const existing = await findActiveConversation(trx, contactId);
+    // Paused before the timeout check: only the agent (resume, close, reset) ends their hold.
+    if (existing?.bot_paused_at) {
+      await markProcessed(trx, rows.map((row) => row.id), existing.id);
+      await touchConversation(trx, existing.id);
+      return { kind: 'paused', inputs: rows.length };
+    }
     if (existing && nowMs - new Date(existing.last_activity_at).getTime() > timeoutMs) {
       await closeConversation(trx, existing.id, 'timeout');
       await logActivity(trx, { conversationId: existing.id, contactId, action: 'conversation.timeout' });
