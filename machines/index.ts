@@ -18,3 +18,7 @@ export {
   stepConversation,
 } from './conversation-step.js';
 export type { Position, StepResult } from './conversation-step.js';
+export { builtInVariables, validateFlow } from './flow-validation.js';
+export type { Finding, FindingKind, FindingSeverity } from './flow-validation.js';
+export { previewConversation } from './conversation-preview.js';
+export type { PreviewStep } from './conversation-preview.js';

@@ -128,6 +128,36 @@ export async function listActiveMessages(db: Queryable, subflowId: number): Prom
     .orderBy([{ column: 'order_index' }, { column: 'id' }])) as MessageRow[];
 }
 
+export type ChildTable = 'flows' | 'subflows' | 'flow_messages';
+export const parentColumns: Record<ChildTable, string> = {
+  flows: 'template_id',
+  subflows: 'flow_id',
+  flow_messages: 'subflow_id',
+};
+
+/** Ids of a parent's active children in their current order, locked for the rest of the transaction. */
+export async function activeChildIdsInOrder(db: Queryable, table: ChildTable, parentId: number): Promise<number[]> {
+  return db(table)
+    .where({ [parentColumns[table]]: parentId, is_active: true })
+    .orderBy([{ column: 'order_index' }, { column: 'id' }])
+    .forUpdate()
+    .pluck('id');
+}
+
+/** order_index = position in `ids` (0, 1, 2...), in one statement. */
+export async function setOrder(db: Queryable, table: ChildTable, ids: readonly number[]): Promise<void> {
+  await db.raw(
+    `UPDATE ?? AS t SET order_index = o.ord - 1, updated_at = now()
+     FROM unnest(?::int[]) WITH ORDINALITY AS o(id, ord) WHERE t.id = o.id`,
+    [table, [...ids]],
+  );
+}
+
+/** Active flows of a template, locked: deleting the template deactivates them too. */
+export async function activeFlowsOfTemplate(db: Queryable, templateId: number): Promise<FlowRow[]> {
+  return (await db('flows').where({ template_id: templateId, is_active: true }).orderBy('id').forUpdate()) as FlowRow[];
+}
+
 /** Takes the default from every other active flow; the caller then sets its own. */
 export async function clearOtherDefaults(db: Queryable, exceptFlowId: number | undefined): Promise<FlowRow[]> {
   const query = db('flows').where({ is_default: true, is_active: true });

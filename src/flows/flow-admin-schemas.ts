@@ -95,6 +95,15 @@ export const messageCreateSchema = z.object({
 });
 export const messageUpdateSchema = messageCreateSchema.partial();
 
+/** `{ids: [...]}`: the new order of a parent's active children, first to last. */
+export const reorderSchema = z.object({
+  ids: z
+    .array(idSchema, { error: typeError('a list of ids') })
+    .min(1, 'must list at least one id')
+    .max(1000, 'must hold at most 1000 ids')
+    .refine((ids) => new Set(ids).size === ids.length, 'must not repeat an id'),
+});
+
 export type TemplateCreate = z.output<typeof templateCreateSchema>;
 export type TemplateUpdate = z.output<typeof templateUpdateSchema>;
 export type FlowCreate = z.output<typeof flowCreateSchema>;
@@ -103,3 +112,4 @@ export type SubflowCreate = z.output<typeof subflowCreateSchema>;
 export type SubflowUpdate = z.output<typeof subflowUpdateSchema>;
 export type MessageCreate = z.output<typeof messageCreateSchema>;
 export type MessageUpdate = z.output<typeof messageUpdateSchema>;
+export type Reorder = z.output<typeof reorderSchema>;

@@ -1,7 +1,9 @@
 import type { Database } from '../db/knex.js';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.js';
 import {
+  activeChildIdsInOrder,
   activeChildSubflowIds,
+  activeFlowsOfTemplate,
   clearOtherDefaults,
   findActive,
   insertActivity,
@@ -11,8 +13,11 @@ import {
   listActiveMessages,
   listActiveSubflows,
   listActiveTemplates,
+  parentColumns,
+  setOrder,
   subflowAncestry,
   updateRow,
+  type ChildTable,
   type FlowRow,
   type FlowTable,
   type MessageRow,
@@ -70,6 +75,32 @@ export interface FlowAdminService {
   createMessage(input: MessageCreate): Promise<MessageRow>;
   updateMessage(id: number, input: MessageUpdate): Promise<MessageRow>;
   deleteMessage(id: number): Promise<void>;
+
+  /** `ids` must be exactly the parent's active children; they get order_index 0, 1, 2... */
+  reorderFlows(templateId: number, ids: readonly number[]): Promise<void>;
+  reorderSubflows(flowId: number, ids: readonly number[]): Promise<void>;
+  reorderMessages(subflowId: number, ids: readonly number[]): Promise<void>;
+}
+
+const parentOf: Record<ChildTable, FlowTable> = {
+  flows: 'flow_templates',
+  subflows: 'flows',
+  flow_messages: 'subflows',
+};
+const pluralNouns: Record<ChildTable, string> = { flows: 'flows', subflows: 'subflows', flow_messages: 'messages' };
+
+/** Names what `ids` gets wrong compared with the active children, or null when it is exactly them. */
+function reorderProblem(current: readonly number[], ids: readonly number[], children: string): string | null {
+  const wanted = new Set(current);
+  const given = new Set(ids);
+  const missing = current.filter((id) => !given.has(id));
+  const unknown = ids.filter((id) => !wanted.has(id));
+  if (missing.length === 0 && unknown.length === 0) return null;
+  const parts = [
+    ...(missing.length > 0 ? [`missing ${missing.join(', ')}`] : []),
+    ...(unknown.length > 0 ? [`not active ${children} of it ${unknown.join(', ')}`] : []),
+  ];
+  return `ids: must list exactly the active ${children} (${parts.join('; ')})`;
 }
 
 /** Drops the fields a request left out, so they keep their stored (or default) value. */
@@ -186,6 +217,27 @@ export function createFlowAdminService(deps: { readonly db: Database }): FlowAdm
     }
   }
 
+  /**
+   * The parent is locked FOR UPDATE first: creating a child takes a share lock on it, so no child
+   * appears between the comparison and the update.
+   */
+  async function reorder(table: ChildTable, parentId: number, ids: readonly number[]): Promise<void> {
+    await write(async (q) => {
+      const parentTable = parentOf[table];
+      await requireRow(q, parentTable, parentId, 'update');
+      const current = await activeChildIdsInOrder(q, table, parentId);
+      const problem = reorderProblem(current, ids, pluralNouns[table]);
+      if (problem) throw new ValidationError(problem);
+      await setOrder(q, table, ids);
+      await insertActivity(q, ACTOR, {
+        action: `${actionPrefixes[table]}.reordered`,
+        details: { [parentColumns[table]]: parentId },
+        before: current,
+        after: ids,
+      });
+    });
+  }
+
   async function refuseWithChildren(q: Queryable, subflow: SubflowRow, doing: string): Promise<void> {
     const children = await activeChildSubflowIds(q, subflow.id);
     if (children.length > 0) {
@@ -201,8 +253,14 @@ export function createFlowAdminService(deps: { readonly db: Database }): FlowAdm
     createTemplate: (input) => write((q) => create(q, 'flow_templates', input)),
     updateTemplate: (id, input) =>
       write(async (q) => update(q, 'flow_templates', await requireRow(q, 'flow_templates', id, 'update'), input)),
+    // A template's flows go with it: an active flow (maybe the default) under a deleted template
+    // would keep answering contacts while the front end no longer shows it.
     deleteTemplate: (id) =>
-      write(async (q) => deactivate(q, 'flow_templates', await requireRow(q, 'flow_templates', id, 'update'))),
+      write(async (q) => {
+        const template = await requireRow(q, 'flow_templates', id, 'update');
+        for (const flow of await activeFlowsOfTemplate(q, id)) await deactivate(q, 'flows', flow, { is_default: false });
+        await deactivate(q, 'flow_templates', template);
+      }),
 
     async listFlows(templateId) {
       await requireRow(db, 'flow_templates', templateId);
@@ -282,5 +340,9 @@ export function createFlowAdminService(deps: { readonly db: Database }): FlowAdm
       }),
     deleteMessage: (id) =>
       write(async (q) => deactivate(q, 'flow_messages', await requireRow(q, 'flow_messages', id, 'update'))),
+
+    reorderFlows: (templateId, ids) => reorder('flows', templateId, ids),
+    reorderSubflows: (flowId, ids) => reorder('subflows', flowId, ids),
+    reorderMessages: (subflowId, ids) => reorder('flow_messages', subflowId, ids),
   };
 }

@@ -27,6 +27,16 @@ export class ConflictError extends AppError {
   readonly status = 409;
 }
 
+/** The request is well-formed but what it points at cannot be processed (a flow that does not compile). */
+export class UnprocessableError extends AppError {
+  readonly status = 422;
+}
+
+/** Too many requests from one client (the rate limiter sets Retry-After before throwing it). */
+export class TooManyRequestsError extends AppError {
+  readonly status = 429;
+}
+
 export class ServiceUnavailableError extends AppError {
   readonly status = 503;
 }

@@ -1,6 +1,6 @@
 import type { Context, Middleware, Next } from 'koa';
 
-const allowedMethods = 'GET, POST, PUT, DELETE, OPTIONS';
+const allowedMethods = 'GET, POST, PUT, PATCH, DELETE, OPTIONS';
 const allowedHeaders = 'Authorization, Content-Type, X-Request-Id';
 
 /**
@@ -35,7 +35,7 @@ export function cors(origins: readonly string[]): Middleware {
     if (permitted) {
       ctx.set({
         'Access-Control-Allow-Origin': origin,
-        'Access-Control-Expose-Headers': 'X-Request-Id',
+        'Access-Control-Expose-Headers': 'X-Request-Id, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset',
       });
     }
     await next();

@@ -1,4 +1,5 @@
 import type { Context, Middleware, Next } from 'koa';
+import { isDatabaseUnavailable } from '../../db/database-errors.js';
 import { AppError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import { requestLogger } from './request-context.js';
@@ -31,6 +32,8 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 function mapError(error: unknown): MappedError | undefined {
   if (error instanceof AppError) return { status: error.status, errors: error.errors };
   if (typeof error !== 'object' || error === null) return undefined;
+  // 503 rather than 500: nothing was stored, and GOSAC (or the front end) should try again.
+  if (isDatabaseUnavailable(error)) return { status: 503, errors: ['database unavailable; try again later'] };
   const e = error as ErrorLike;
   const status = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : undefined;
   // Body parser failures (co-body / raw-body).

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { SettingsService } from '../../settings/settings-service.js';
+import type { RouteDoc } from '../openapi/route-doc.js';
 import { parseBody } from '../validation.js';
 
 const ACTOR = 'admin';
@@ -48,3 +49,34 @@ export function createBotRoutes(deps: { readonly settings: SettingsService }): R
   });
   return router;
 }
+
+const tag = 'bot';
+
+export const botRouteDocs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/bot/status',
+    tag,
+    summary: "The bot's switches as in force now",
+    response: {
+      status: 200,
+      schema: z.object({
+        bot_enabled: z.boolean(),
+        bot_status: z.enum(['active', 'paused', 'maintenance']),
+        test_mode: z.boolean(),
+        test_contact_id: z.string(),
+        debounce_time: z.int(),
+      }),
+    },
+  },
+  { method: 'post', path: '/api/bot/enable', tag, summary: 'Turn the bot on (BOT_ENABLED=true)', response: { status: 200, schema: z.object({ status: z.literal('enabled') }) } },
+  { method: 'post', path: '/api/bot/disable', tag, summary: 'Turn the bot off (BOT_ENABLED=false)', response: { status: 200, schema: z.object({ status: z.literal('disabled') }) } },
+  {
+    method: 'post',
+    path: '/api/bot/test-mode',
+    tag,
+    summary: 'Turn test mode on or off, optionally naming the one contact answered',
+    body: testModeSchema,
+    response: { status: 200, schema: z.object({ test_mode: z.boolean(), test_contact_id: z.string() }) },
+  },
+];

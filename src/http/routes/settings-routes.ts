@@ -1,9 +1,11 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { SettingsService } from '../../settings/settings-service.js';
+import type { RouteDoc } from '../openapi/route-doc.js';
+import { statusSchema } from '../openapi/common-schemas.js';
 import { parseBody } from '../validation.js';
 
-const settingChangeSchema = z.object({
+export const settingChangeSchema = z.object({
   value: z.unknown().refine((value) => value !== undefined, 'required'),
   type: z
     .enum(['string', 'boolean', 'number', 'json'], { error: 'must be one of string, boolean, number, json' })
@@ -28,3 +30,29 @@ export function createSettingsRoutes(deps: { readonly settings: SettingsService 
   });
   return router;
 }
+
+const settingViewSchema = z.object({
+  value: z.unknown(),
+  type: z.enum(['string', 'boolean', 'number', 'json']),
+  description: z.string(),
+  source: z.enum(['database', 'environment']),
+});
+
+export const settingsRouteDocs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/settings',
+    tag: 'settings',
+    summary: 'Every known setting in force: {KEY: {value, type, description, source}} (database over environment)',
+    response: { status: 200, schema: z.record(z.string(), settingViewSchema) },
+  },
+  {
+    method: 'put',
+    path: '/api/settings/:key',
+    tag: 'settings',
+    summary: 'Store a setting (400 for an unknown key or a value of the wrong type); obeyed by every replica on the next webhook',
+    body: settingChangeSchema,
+    response: { status: 200, schema: statusSchema('updated') },
+    errors: [400],
+  },
+];

@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import {
+  compileFlow,
+  FlowCompileError,
+  previewConversation,
+  validateFlow,
+  type CompiledFlow,
+  type FileInput,
+  type FlowDefinition,
+  type UserInput,
+} from '../../machines/index.js';
+import type { Database } from '../db/knex.js';
+import { NotFoundError, UnprocessableError } from '../shared/errors.js';
+import { loadFlowDefinition } from './flow-definition-loader.js';
+
+// The editor's tools over the current draft of a flow (its active rows as they are now), all pure
+// once the definition is loaded: nothing here touches a conversation or sends anything.
+
+const text = (max: number) => z.string({ error: (issue) => (issue.input === undefined ? 'required' : 'must be text') }).max(max, `must be at most ${max} characters`);
+
+export const previewRequestSchema = z.object({
+  inputs: z
+    .array(
+      z.object({
+        text: text(4096).optional(),
+        file: z
+          .object({
+            name: text(255).trim().min(1, 'must not be empty'),
+            mime_type: text(255).nullable().optional(),
+          })
+          .nullable()
+          .optional(),
+      }),
+      { error: (issue) => (issue.input === undefined ? 'required' : 'must be a list of inputs') },
+    )
+    .min(1, 'must hold at least one input')
+    .max(100, 'must hold at most 100 inputs'),
+  contact_name: text(200).optional(),
+  contact_number: text(64).optional(),
+});
+export type PreviewRequest = z.output<typeof previewRequestSchema>;
+
+export const findingSchema = z.object({
+  kind: z.enum(['compile_error', 'empty_subflow', 'shared_keyword', 'unreachable_message', 'menu_without_exit', 'unknown_variable']),
+  severity: z.enum(['error', 'warning']),
+  message: z.string(),
+  subflow_id: z.int().optional(),
+  message_id: z.int().optional(),
+  keyword: z.string().optional(),
+  subflow_ids: z.array(z.int()).optional(),
+  variable: z.string().optional(),
+});
+export const validationReportSchema = z.object({
+  flow_id: z.int(),
+  compiles: z.boolean(),
+  valid: z.boolean().describe('true when there is no finding of severity error'),
+  findings: z.array(findingSchema),
+});
+export const previewAnswerSchema = z.object({
+  flow_id: z.int(),
+  steps: z.array(
+    z.object({
+      input: z.object({ text: z.string(), file: z.object({ name: z.string() }).nullable() }),
+      replies: z.array(
+        z.object({
+          text: z.string(),
+          reason: z.enum(['flow', 'reprompt', 'wrong_file_type']),
+          message_id: z.int(),
+          subflow_id: z.int(),
+          delay_seconds: z.number(),
+        }),
+      ),
+      started: z.boolean(),
+      completed: z.boolean(),
+      position: z.object({ subflow_id: z.int(), message_id: z.int() }).nullable(),
+      variables: z.record(z.string(), z.string()),
+    }),
+  ),
+});
+
+export interface FlowTooling {
+  machine(flowId: number): Promise<Record<string, unknown>>;
+  validate(flowId: number): Promise<z.output<typeof validationReportSchema>>;
+  preview(flowId: number, request: PreviewRequest): Promise<z.output<typeof previewAnswerSchema>>;
+}
+
+function compileOr422(definition: FlowDefinition): CompiledFlow {
+  try {
+    return compileFlow(definition);
+  } catch (error) {
+    if (error instanceof FlowCompileError) {
+      throw new UnprocessableError(error.problems.map((problem) => `flow: ${problem}`));
+    }
+    throw error;
+  }
+}
+
+export function createFlowTooling(deps: { readonly db: Database }): FlowTooling {
+  async function draft(flowId: number): Promise<FlowDefinition> {
+    const definition = await loadFlowDefinition(deps.db, flowId);
+    if (!definition) throw new NotFoundError(`flow ${flowId} not found`);
+    return definition;
+  }
+
+  return {
+    async machine(flowId) {
+      return compileOr422(await draft(flowId)).config;
+    },
+
+    async validate(flowId) {
+      const findings = validateFlow(await draft(flowId));
+      return {
+        flow_id: flowId,
+        compiles: !findings.some((finding) => finding.kind === 'compile_error'),
+        valid: !findings.some((finding) => finding.severity === 'error'),
+        findings: findings.map((finding) => ({
+          kind: finding.kind,
+          severity: finding.severity,
+          message: finding.message,
+          ...(finding.subflowId === undefined ? {} : { subflow_id: finding.subflowId }),
+          ...(finding.messageId === undefined ? {} : { message_id: finding.messageId }),
+          ...(finding.keyword === undefined ? {} : { keyword: finding.keyword }),
+          ...(finding.subflowIds === undefined ? {} : { subflow_ids: finding.subflowIds }),
+          ...(finding.variable === undefined ? {} : { variable: finding.variable }),
+        })),
+      };
+    },
+
+    async preview(flowId, request) {
+      const flow = compileOr422(await draft(flowId));
+      const contact = { id: 0, name: request.contact_name ?? '', number: request.contact_number ?? '' };
+      // Each input is taken as arriving after the cooldown, so every re-prompt shows.
+      const inputs: UserInput[] = request.inputs.map((input, index) => ({
+        type: 'USER_INPUT',
+        text: input.text ?? '',
+        file: input.file ? fileInput(input.file) : null,
+        at: index,
+        cooldownMs: 0,
+      }));
+      const steps = previewConversation(flow, contact, inputs);
+      return {
+        flow_id: flowId,
+        steps: steps.map((step, index) => ({
+          input: { text: inputs[index]?.text ?? '', file: inputs[index]?.file ? { name: inputs[index].file.name } : null },
+          replies: step.replies.map((reply) => ({
+            text: reply.text,
+            reason: reply.reason,
+            message_id: reply.messageId,
+            subflow_id: reply.subflowId,
+            delay_seconds: reply.delaySeconds,
+          })),
+          started: step.started,
+          completed: step.completed,
+          position: step.position ? { subflow_id: step.position.subflowId, message_id: step.position.messageId } : null,
+          variables: step.variables,
+        })),
+      };
+    },
+  };
+}
+
+// The runtime names a WhatsApp file after its media path; the preview only has the name.
+function fileInput(file: { name: string; mime_type?: string | null | undefined }): FileInput {
+  return { name: file.name, mimeType: file.mime_type ?? null, url: null, path: file.name };
+}
