@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { CoreDeps } from './app-deps.js';
@@ -77,7 +77,8 @@ export async function startService(baseConfig: Config, options: StartOptions = {
       defaults: defaultSettings(config),
       sharedState,
       logger,
-      cacheTtlMs: sharedState.kind === 'redis' ? 30_000 : 1_000,
+      // Change notifications arrive only while Redis is connected; otherwise trust a copy briefly.
+      cacheTtlMs: () => (sharedState.kind === 'redis' && sharedState.connected() ? 30_000 : 1_000),
     });
     await settings.start();
 
@@ -92,7 +93,9 @@ export async function startService(baseConfig: Config, options: StartOptions = {
     let worker: RunningWorker | undefined;
     if (config.role !== 'web') {
       worker = await startWorker({ ...deps, gosac });
-      cleanups.push(() => worker!.stop());
+      // Half the shutdown budget for running jobs; the rest closes pools and the database.
+      const jobGraceMs = Math.max(500, Math.floor(config.shutdownTimeoutMs / 2));
+      cleanups.push(() => worker!.stop(jobGraceMs));
     }
 
     let url: string | undefined;
@@ -100,11 +103,20 @@ export async function startService(baseConfig: Config, options: StartOptions = {
       const intake = createIntakeService(deps);
       const app = createHttpApp(deps, [
         createWebhookRouter({ ...deps, intake }),
-        createAdminRouter({ ...deps, workerRunning: () => worker !== undefined }),
+        createAdminRouter({ ...deps, workerRunning: () => worker?.running() ?? false }),
       ]);
-      const server = await listen(app.callback(), config.port, config.host);
+      const handle = app.callback();
+      let draining = false;
+      const server = await listen(
+        (request, response) => (draining ? refuseWhileDraining(response) : handle(request, response)),
+        config.port,
+        config.host,
+      );
       // Stop taking requests first, so nothing is accepted after the database starts closing.
-      cleanups.push(() => closeServer(server));
+      cleanups.push(() => {
+        draining = true;
+        return closeServer(server);
+      });
       const address = server.address() as AddressInfo;
       url = `http://127.0.0.1:${address.port}`;
       logger.info({ port: address.port, role: config.role }, 'listening');
@@ -147,9 +159,20 @@ async function listen(
   return server;
 }
 
+// A request on a kept-alive connection during shutdown: GOSAC retries a 503, so nothing is lost.
+function refuseWhileDraining(response: ServerResponse): void {
+  response.writeHead(503, { 'content-type': 'application/json', connection: 'close', 'retry-after': '5' });
+  response.end(JSON.stringify({ errors: ['shutting down'] }));
+}
+
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
+    // Connections that finish their last request become idle later: close those as they appear.
+    const sweeper = setInterval(() => server.closeIdleConnections(), 100);
+    server.close(() => {
+      clearInterval(sweeper);
+      resolve();
+    });
     server.closeIdleConnections();
   });
 }

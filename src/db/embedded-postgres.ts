@@ -12,6 +12,8 @@ interface Options {
   /** Folder that holds the cluster; kept between runs. */
   readonly dataDir: string;
   readonly databaseName: string;
+  /** A fixed port (a restart on the same data keeps its URL); a free one when omitted. */
+  readonly port?: number;
   readonly log?: (message: string) => void;
 }
 
@@ -28,7 +30,7 @@ export async function startEmbeddedPostgres(options: Options): Promise<EmbeddedD
   const databaseDir = path.resolve(options.dataDir);
   await mkdir(path.dirname(databaseDir), { recursive: true });
   await stopOrphanedServer(databaseDir);
-  const port = await findFreePort();
+  const port = options.port ?? (await findFreePort());
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,

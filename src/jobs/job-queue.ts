@@ -50,6 +50,19 @@ export function scheduleProcessContact(
 }
 
 /**
+ * The same job as `scheduleProcessContact(…, { delayMs }, 'replace')`, as a FROM item over a
+ * `contact_id` column, so one statement can store a message and queue its job: the webhook's
+ * hot path then costs one round trip instead of BEGIN, INSERT, add_job, COMMIT. Binds one
+ * value, the delay in ms.
+ */
+export const PROCESS_CONTACT_JOB_FROM_ITEM = `graphile_worker.add_job(
+       '${PROCESS_CONTACT_TASK}', json_build_object('contactId', contact_id),
+       run_at := now() + (?::double precision * interval '1 millisecond'),
+       job_key := 'contact:' || contact_id::text,
+       job_key_mode := 'replace'
+     )`;
+
+/**
  * preserve_run_at: a delivery already scheduled keeps its time; a new one is added otherwise. A
  * job that is running has its key released by graphile-worker, so a fresh one is always queued.
  */

@@ -74,18 +74,34 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
         sweeping = undefined;
       });
   };
-  sweep();
-  const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
+  // Whatever a killed predecessor held is stranded now: take it all at once, not after a grace.
+  sweep(0);
+  const timer = setInterval(() => sweep(PERIODIC_GRACE_MS), SWEEP_INTERVAL_MS);
   timer.unref();
 
   return {
-    async stop() {
+    running: () => !ended,
+    async stop(graceMs = Number.POSITIVE_INFINITY) {
       clearInterval(timer);
       await sweeping;
-      await runner.stop();
+      await stopRunner(graceMs);
       await pgPool.end();
     },
   };
+
+  async function stopRunner(graceMs: number): Promise<void> {
+    const graceful = runner.stop();
+    if (!Number.isFinite(graceMs)) return graceful;
+    let timeout: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timeout = setTimeout(() => resolve('late'), graceMs);
+    });
+    const outcome = await Promise.race([graceful.then(() => 'done' as const), late]).finally(() => clearTimeout(timeout));
+    if (outcome === 'late') {
+      logger.warn({ graceMs }, 'running jobs did not finish in time; releasing them to the queue');
+      await runner.kill('shutdown timeout');
+    }
+  }
 }
 
 function graphileLogger(logger: Logger): GraphileLogger {

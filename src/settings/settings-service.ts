@@ -42,9 +42,10 @@ interface Deps {
   readonly logger: Logger;
   /**
    * How long a cached copy is trusted without a change notification. Notifications make changes
-   * visible at once; the TTL bounds staleness when they cannot arrive (no Redis, or Redis down).
+   * visible at once; the TTL bounds staleness when they cannot arrive (no Redis, or Redis down),
+   * so it may be a function asked on every read.
    */
-  readonly cacheTtlMs: number;
+  readonly cacheTtlMs: number | (() => number);
 }
 
 interface StoredSetting {
@@ -84,7 +85,8 @@ export function createSettingsService(deps: Deps): SettingsService {
   }
 
   async function snapshot(): Promise<NonNullable<typeof cached>> {
-    if (cached && Date.now() - cached.at < deps.cacheTtlMs) return cached;
+    const ttl = typeof deps.cacheTtlMs === 'function' ? deps.cacheTtlMs() : deps.cacheTtlMs;
+    if (cached && Date.now() - cached.at < ttl) return cached;
     loading ??= load().finally(() => {
       loading = undefined;
     });
@@ -150,6 +152,8 @@ export function createSettingsService(deps: Deps): SettingsService {
 
     async start() {
       await deps.sharedState.subscribe(SETTINGS_CHANNEL, () => invalidate());
+      // Notifications sent while we were cut off from Redis are lost: start from the database again.
+      deps.sharedState.onReconnect?.(() => invalidate());
     },
   };
 }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
+import { createExpiringCounters } from './expiring-counters.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -12,14 +13,27 @@ export interface SharedState {
   publish(channel: string, message: string): Promise<void>;
   subscribe(channel: string, handler: (message: string) => void): Promise<void>;
   ping(): Promise<boolean>;
+  /**
+   * Adds one to `key` and returns the new count; the key expires `ttlMs` after its first increment
+   * (a fixed window). Shared by every replica with Redis; per process otherwise.
+   */
+  increment(key: string, ttlMs: number): Promise<number>;
+  /** True while Redis (when used) is reachable: callers shorten their caches when it is not. */
+  connected(): boolean;
+  /** Called after Redis comes back from an outage: what was published meanwhile is lost. */
+  onReconnect?(listener: () => void): void;
   close(): Promise<void>;
 }
 
 export function createInProcessSharedState(): SharedState {
+  const counters = createExpiringCounters();
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
   return {
     kind: 'in-process',
+    async increment(key, ttlMs) {
+      return counters.increment(key, ttlMs);
+    },
     async publish(channel, message) {
       bus.emit(channel, message);
     },
@@ -29,27 +43,66 @@ export function createInProcessSharedState(): SharedState {
     async ping() {
       return true;
     },
+    connected: () => true,
     async close() {
       bus.removeAllListeners();
     },
   };
 }
 
+const COMMAND_TIMEOUT_MS = 1_000;
+
 export function createRedisSharedState(url: string, logger: Logger): SharedState {
-  const options = { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true };
-  const publisher = new Redis(url, options);
-  const subscriber = new Redis(url, options);
+  const localCounters = createExpiringCounters();
+  // No request may wait for Redis: commands fail at once while it is away (no offline queue) and
+  // after COMMAND_TIMEOUT_MS when it hangs. The subscriber keeps its queue so a subscription made
+  // while Redis is away is sent (and restored by ioredis) once it is back.
+  const retryStrategy = (times: number) => Math.min(times * 200, 2_000);
+  const publisher = new Redis(url, {
+    lazyConnect: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    retryStrategy,
+  });
+  const subscriber = new Redis(url, { lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: null, retryStrategy });
   const handlers = new Map<string, Array<(message: string) => void>>();
-  // Log a lost connection once, not once per command or per retry.
-  let healthy = true;
+  const reconnectListeners: Array<() => void> = [];
+  // Log an outage once when it starts and once when it ends, not once per command or retry.
+  const down = new Set<Redis>();
+  let outage = false;
+  let everReady = false;
+  let closing = false;
+  const update = () => {
+    if (closing) return;
+    if (down.size > 0 && !outage && everReady) {
+      outage = true;
+      logger.warn('redis unreachable; shared state falls back to this process and retries in background');
+    } else if (down.size === 0 && outage) {
+      outage = false;
+      logger.info('redis reachable again');
+      for (const listener of reconnectListeners) listener();
+    }
+  };
   for (const connection of [publisher, subscriber]) {
+    down.add(connection);
     connection.on('error', (error: Error) => {
-      if (healthy) logger.warn({ err: error.message }, 'redis unreachable; retrying in background');
-      healthy = false;
+      down.add(connection);
+      // Unreachable from the start: say so once too.
+      if (!everReady && !outage && !closing) {
+        outage = true;
+        logger.warn({ err: error.message }, 'redis unreachable; shared state falls back to this process and retries in background');
+      }
+      update();
+    });
+    connection.on('close', () => {
+      down.add(connection);
+      update();
     });
     connection.on('ready', () => {
-      if (!healthy) logger.info('redis reachable again');
-      healthy = true;
+      down.delete(connection);
+      if (down.size === 0) everReady = true;
+      update();
     });
   }
   subscriber.on('message', (channel: string, message: string) => {
@@ -57,14 +110,38 @@ export function createRedisSharedState(url: string, logger: Logger): SharedState
   });
   return {
     kind: 'redis',
+    async increment(key, ttlMs) {
+      // Counters are disposable: while Redis is away, count in this process rather than fail requests.
+      if (publisher.status !== 'ready') return localCounters.increment(key, ttlMs);
+      try {
+        // One MULTI: the expiry is set with the key, so no crash can leave a counter that never expires.
+        const results = await publisher.multi().set(key, '0', 'PX', ttlMs, 'NX').incr(key).exec();
+        const counted = results?.[1]?.[1];
+        if (typeof counted === 'number') return counted;
+      } catch (error) {
+        logger.debug({ err: String(error) }, 'redis increment failed; counting in this process');
+      }
+      return localCounters.increment(key, ttlMs);
+    },
     async publish(channel, message) {
+      // Subscribers on other replicas fall back to short cache TTLs while Redis is away.
+      if (publisher.status !== 'ready') return;
       await publisher.publish(channel, message);
     },
     async subscribe(channel, handler) {
       const list = handlers.get(channel) ?? [];
       list.push(handler);
       handlers.set(channel, list);
-      if (list.length === 1) await subscriber.subscribe(channel);
+      if (list.length > 1) return;
+      const subscribed = subscriber.subscribe(channel).catch((error: unknown) => {
+        logger.debug({ channel, err: String(error) }, 'redis subscribe failed');
+      });
+      // Wait briefly so a healthy start is subscribed before it serves; never block a start on Redis.
+      await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, COMMAND_TIMEOUT_MS).unref())]);
+    },
+    connected: () => publisher.status === 'ready',
+    onReconnect(listener) {
+      reconnectListeners.push(listener);
     },
     async ping() {
       try {
@@ -74,6 +151,7 @@ export function createRedisSharedState(url: string, logger: Logger): SharedState
       }
     },
     async close() {
+      closing = true;
       publisher.disconnect();
       subscriber.disconnect();
     },

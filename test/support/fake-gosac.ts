@@ -21,6 +21,8 @@ export interface FailureOptions {
   /** Sent as the Retry-After header. */
   readonly retryAfter?: string;
   readonly body?: string;
+  /** Answer only after this long (a caller with a shorter timeout has given up by then). */
+  readonly delayMs?: number;
 }
 
 export interface FakeGosac {
@@ -37,15 +39,24 @@ export interface FakeGosac {
   failNext(times: number, status: number, options?: FailureOptions): void;
   /** Every answer waits this long first (0 to stop). */
   delayResponses(ms: number): void;
+  /**
+   * The next request is recorded as accepted at once (GOSAC acted on it) but its answer is held
+   * until `releaseHeld()`; resolves when that request arrives. Models "GOSAC answered, we died
+   * before recording it".
+   */
+  holdNext(): Promise<RecordedRequest>;
+  releaseHeld(): void;
   reset(): void;
   stop(): Promise<void>;
 }
 
-export async function startFakeGosac(): Promise<FakeGosac> {
+export async function startFakeGosac(options: { port?: number } = {}): Promise<FakeGosac> {
   const requests: RecordedRequest[] = [];
   const failures: Array<{ status: number } & FailureOptions> = [];
   const waiters = new Set<() => void>();
   let delayMs = 0;
+  let hold: ((request: RecordedRequest) => void) | undefined;
+  const held: Array<() => void> = [];
 
   const server: Server = createServer((request, response) => {
     const receivedAt = Date.now();
@@ -58,6 +69,27 @@ export async function startFakeGosac(): Promise<FakeGosac> {
         body = JSON.parse(rawBody);
       } catch {
         // not JSON: keep the text
+      }
+      if (hold) {
+        const recorded: RecordedRequest = {
+          method: request.method ?? '',
+          path: request.url ?? '',
+          headers: request.headers,
+          body,
+          rawBody,
+          receivedAt,
+          status: 200,
+        };
+        requests.push(recorded);
+        for (const wake of waiters) wake();
+        const arrived = hold;
+        hold = undefined;
+        held.push(() => {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end('{"ok":true}');
+        });
+        arrived(recorded);
+        return;
       }
       const failure = failures.shift();
       const status = failure?.status ?? 200;
@@ -77,13 +109,14 @@ export async function startFakeGosac(): Promise<FakeGosac> {
         response.writeHead(status, headers);
         response.end(failure?.body ?? JSON.stringify(failure ? { error: 'fake failure' } : { ok: true }));
       };
-      if (delayMs > 0) setTimeout(respond, delayMs);
+      const wait = failure?.delayMs ?? delayMs;
+      if (wait > 0) setTimeout(respond, wait);
       else respond();
     });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -118,6 +151,14 @@ export async function startFakeGosac(): Promise<FakeGosac> {
     },
     delayResponses(ms) {
       delayMs = ms;
+    },
+    holdNext() {
+      return new Promise((resolve) => {
+        hold = resolve;
+      });
+    },
+    releaseHeld() {
+      for (const release of held.splice(0)) release();
     },
     reset() {
       requests.length = 0;

@@ -1,6 +1,8 @@
 import Router from '@koa/router';
+import { z } from 'zod';
 import type { CoreDeps } from '../../app-deps.js';
 import type { Database } from '../../db/knex.js';
+import type { RouteDoc } from '../openapi/route-doc.js';
 
 const DATABASE_TIMEOUT_MS = 2_000;
 
@@ -40,3 +42,26 @@ export function createHealthRoutes(deps: CoreDeps & { readonly workerRunning: ()
   });
   return router;
 }
+
+export const healthRouteDocs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/health',
+    tag: 'health',
+    auth: false,
+    summary: 'Liveness and the bot switches; 503 when the database does not answer',
+    response: {
+      status: 200,
+      schema: z.object({
+        status: z.enum(['ok', 'degraded']),
+        bot_enabled: z.boolean(),
+        bot_status: z.enum(['active', 'paused', 'maintenance']),
+        test_mode: z.boolean(),
+        timestamp: z.string(),
+        database: z.enum(['ok', 'unreachable']),
+        worker_running: z.boolean(),
+      }),
+    },
+    errors: [503],
+  },
+];

@@ -48,11 +48,15 @@ export function createDeliverContactTask(deps: DeliverDeps): Task {
   async function deliverNext(contactId: number): Promise<StepOutcome> {
     return deps.db.transaction(async (trx) => {
       await lockContact(trx, 'deliver', contactId);
-      const row = (await trx('message_history')
+      // Two rows: whether a second one waits tells us, after sending, if another round is needed,
+      // which spares the common single-reply step a whole transaction that would find nothing.
+      // A reply added after this read comes with its own delivery job.
+      const [row, next] = (await trx('message_history')
         .where({ contact_id: contactId, direction: 'outbound', status: 'pending' })
         .orderBy('id')
         .forUpdate()
-        .first('id', 'contact_id', 'ticket_id', 'body', 'attempts', 'due_at')) as PendingRow | undefined;
+        .limit(2)
+        .select('id', 'contact_id', 'ticket_id', 'body', 'attempts', 'due_at')) as PendingRow[];
       if (!row) return 'empty';
       const due = row.due_at ? new Date(row.due_at) : new Date(0);
       if (due.getTime() > now()) {
@@ -66,7 +70,7 @@ export function createDeliverContactTask(deps: DeliverDeps): Task {
         await trx('message_history')
           .where({ id: row.id })
           .update({ status: outcome.dryRun ? 'dry_run' : 'sent', sent_at: trx.fn.now(), attempts, last_error: null });
-        return 'sent';
+        return next ? 'sent' : 'empty';
       }
       if (outcome.retryable && attempts < MAX_DELIVERY_ATTEMPTS) {
         const delay =

@@ -1,0 +1,48 @@
+// A throw-away redis-server child on a port of the test's choosing, so a test can stop Redis and
+// start it again on the same address. Undefined when redis-server is not on PATH.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+
+export interface RedisChild {
+  readonly url: string;
+  start(): Promise<void>;
+  /** SIGKILL: Redis vanishes the way a crashed host does. */
+  kill(): Promise<void>;
+}
+
+export function redisServerAvailable(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+export function redisChild(port: number): RedisChild {
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  return {
+    url,
+    async start() {
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+        stdio: 'ignore',
+      });
+      const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => undefined);
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const ok = await probe.connect().then(
+          () => true,
+          () => false,
+        );
+        if (ok) break;
+        if (Date.now() > deadline) throw new Error(`redis-server did not start on ${port}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      probe.disconnect();
+    },
+    async kill() {
+      const running = child;
+      if (!running || running.exitCode !== null || running.signalCode !== null) return;
+      const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
