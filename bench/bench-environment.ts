@@ -1,49 +1,18 @@
-// What a benchmark needs around the service: a fresh database (DATABASE_URL's server, or an
-// embedded one in a temporary folder), a GOSAC sink on 127.0.0.1, and the service itself as a
-// separate process, so the load generator does not share its event loop.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, chmod } from 'node:fs/promises';
+// What a benchmark needs around the service: a fresh migrated database (DATABASE_URL's server, or
+// one embedded server for the whole run), a GOSAC sink on 127.0.0.1, the service as separate
+// processes (test/support/service-process.ts, shared with the multi-process tests), and an RSS
+// sampler reading /proc/<pid>/status while the load runs.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
+import { createTestDatabase, type TestDatabase } from '../test/support/test-database.js';
+import { PROCESS_ADMIN_TOKEN, startServiceProcess, type ServiceProcess } from '../test/support/service-process.js';
 
-export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
+export { startServiceProcess, type ServiceProcess };
+export const BENCH_ADMIN_TOKEN = PROCESS_ADMIN_TOKEN;
 
-export interface BenchDatabase {
-  url: string;
-  close(): Promise<void>;
-}
-
-export async function createBenchDatabase(): Promise<BenchDatabase> {
-  if (process.env.DATABASE_URL) {
-    const name = `flowbot_bench_${process.pid}`;
-    const admin = new URL(process.env.DATABASE_URL);
-    admin.pathname = '/postgres';
-    const run = async (sql: string) => {
-      const client = new pg.Client({ connectionString: admin.toString() });
-      await client.connect();
-      await client.query(sql).finally(() => client.end());
-    };
-    await run(`CREATE DATABASE ${name}`);
-    const url = new URL(process.env.DATABASE_URL);
-    url.pathname = `/${name}`;
-    return { url: url.toString(), close: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-  }
-  const folder = await mkdtemp(path.join(os.tmpdir(), 'flowbot-bench-pg-'));
-  await chmod(folder, 0o777);
-  const embedded = await startEmbeddedPostgres({ dataDir: path.join(folder, 'data'), databaseName: 'bench' });
-  return {
-    url: embedded.url,
-    close: async () => {
-      await embedded.stop();
-      await rm(folder, { recursive: true, force: true });
-    },
-  };
+/** One database per benchmark, cloned from a migrated template (test/support/test-database.ts). */
+export function createBenchDatabase(): Promise<TestDatabase> {
+  return createTestDatabase();
 }
 
 /** A GOSAC stand-in that answers 200 at once and tells waiters when a ticket got a message. */
@@ -85,64 +54,69 @@ export async function startGosacSink(): Promise<GosacSink> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   sink.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  sink.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  sink.close = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
   return sink;
 }
 
-export interface ServiceProcess {
-  readonly url: string;
-  readonly child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/** Starts `src/main.ts` in its own process and waits until it listens (when it has the web role). */
-export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: projectRoot,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      ADMIN_API_TOKEN: BENCH_ADMIN_TOKEN,
-      LOG_LEVEL: 'warn',
-      DEMO_FLOW: 'false',
-      ...env,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  if (env.ROLE !== 'worker') {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
-      const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error('service did not become healthy');
-      await new Promise((resolve) => setTimeout(resolve, 200));
+/** Samples the RSS of each process every `intervalMs` until stopped; keeps the maximum per label. */
+export function sampleRss(processes: Record<string, ServiceProcess>, intervalMs = 100) {
+  const max: Record<string, number> = {};
+  const sample = () => {
+    for (const [label, service] of Object.entries(processes)) {
+      const rss = service.rssBytes();
+      if (rss !== undefined) max[label] = Math.max(max[label] ?? 0, rss);
     }
-  }
+  };
+  sample();
+  const timer = setInterval(sample, intervalMs);
   return {
-    url,
-    child,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
+    stop(): Record<string, number> {
+      clearInterval(timer);
+      sample();
+      return max;
     },
   };
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-export function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[index]!;
+}
+
+export function median(values: readonly number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+export function webhookBody(contactId: number, body: string, id: string) {
+  return {
+    type: 'messages:created',
+    data: {
+      id,
+      body,
+      mediaType: 'text',
+      fromMe: false,
+      fromGroup: false,
+      ticketId: contactId,
+      contactId,
+      contact: { name: 'Bench', number: `55${contactId}` },
+      ticket: { id: contactId, status: 'pending', userId: null },
+    },
+  };
+}
+
+/** POSTs to the admin API of a bench service; throws on anything but 2xx. */
+export async function adminPost(url: string, path: string, body: unknown): Promise<number> {
+  const response = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_ADMIN_TOKEN}` },
+    body: JSON.stringify(body),
+  });
+  const answer = (await response.json()) as { id: number };
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(answer)}`);
+  return answer.id;
 }

@@ -1,17 +1,31 @@
 // Conversation steps end to end: webhook in → worker transition → reply at the GOSAC sink, with
 // many contacts at once and debounce off. One step = one contact message answered by one reply.
+// Latency is measured from sending the webhook to the reply's arrival at the sink.
+import { readFile } from 'node:fs/promises';
 import {
-  BENCH_ADMIN_TOKEN,
+  adminPost,
   createBenchDatabase,
   percentile,
+  sampleRss,
   startGosacSink,
   startServiceProcess,
+  webhookBody,
+  type GosacSink,
+  type ServiceProcess,
 } from './bench-environment.js';
 
 export interface StepBenchOptions {
   contacts: number;
   stepsPerContact: number;
+  /** 0: one process with both roles; n: a ROLE=web process and n ROLE=worker processes. */
   workerProcesses: number;
+  /** Hard stop for the measured part. */
+  maxSeconds: number;
+  /** Extra node arguments for every service process (profiling). */
+  nodeArgs?: (label: string) => readonly string[];
+  /** Per-process statement counters written by bench/count-queries.mjs. */
+  queryCountFile?: (label: string) => string;
+  env?: Record<string, string>;
 }
 
 export interface StepBenchResult {
@@ -20,9 +34,19 @@ export interface StepBenchResult {
   stepsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  maxRssBytes: Record<string, number>;
+  /** Statements per step over every process, when counted. */
+  queriesPerStep?: { total: number; app: number; graphileWorker: number; byKind: Record<string, number> };
 }
 
 const QUESTIONS = 10;
+
+interface QueryCounts {
+  total: number;
+  app: number;
+  graphileWorker: number;
+  byKind: Record<string, number>;
+}
 
 export async function runConversationStepBench(options: StepBenchOptions): Promise<StepBenchResult> {
   const database = await createBenchDatabase();
@@ -33,101 +57,130 @@ export async function runConversationStepBench(options: StepBenchOptions): Promi
     GOSAC_AUTHORIZATION_KEY: 'INTEGRATION bench',
     DEBOUNCE_TIME: '0',
     MESSAGE_COOLDOWN: '0',
+    ...options.env,
   };
-  const web = await startServiceProcess({
-    ...common,
-    ROLE: options.workerProcesses === 0 ? 'both' : 'web',
-  });
-  const workers = [];
-  for (let i = 0; i < options.workerProcesses; i += 1) {
-    workers.push(await startServiceProcess({ ...common, ROLE: 'worker' }));
-  }
+  const processes: Record<string, ServiceProcess> = {};
+  const start = async (label: string, role: string) => {
+    const countFile = options.queryCountFile?.(label);
+    processes[label] = await startServiceProcess(
+      { ...common, ROLE: role, ...(countFile ? { QUERY_COUNT_FILE: countFile } : {}) },
+      { nodeArgs: options.nodeArgs?.(label) ?? [] },
+    );
+  };
   try {
-    await createQuestionFlow(web.url);
+    await start('web', options.workerProcesses === 0 ? 'both' : 'web');
+    for (let i = 1; i <= options.workerProcesses; i += 1) await start(`worker ${i}`, 'worker');
+    const url = processes.web!.url;
+    await createQuestionFlow(url);
+    // Warm-up contacts (not measured): JIT, pools, the compiled flow in every worker's cache.
+    await Promise.all(Array.from({ length: 20 }, (_, index) => runContact(url, sink, 800_000 + index, 3, [], 'W')));
+
+    const countsBefore = await readCounts(options, Object.keys(processes));
+    const rss = sampleRss(processes);
     const latencies: number[] = [];
+    const deadline = performance.now() + options.maxSeconds * 1000;
     const started = performance.now();
     await Promise.all(
       Array.from({ length: options.contacts }, (_, index) =>
-        runContact(web.url, sink, 900_000 + index, options.stepsPerContact, latencies),
+        runContact(url, sink, 900_000 + index, options.stepsPerContact, latencies, 'B', deadline),
       ),
     );
     const seconds = (performance.now() - started) / 1000;
+    const maxRssBytes = rss.stop();
+    // Let the counters flush their last figures.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const countsAfter = await readCounts(options, Object.keys(processes));
     latencies.sort((a, b) => a - b);
+    const steps = latencies.length;
     return {
-      steps: latencies.length,
+      steps,
       seconds,
-      stepsPerSecond: latencies.length / seconds,
+      stepsPerSecond: steps / seconds,
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
+      maxRssBytes,
+      ...(countsBefore && countsAfter ? { queriesPerStep: perStep(countsBefore, countsAfter, steps) } : {}),
     };
   } finally {
-    for (const worker of workers) await worker.stop();
-    await web.stop();
+    for (const [label, service] of Object.entries(processes).reverse()) {
+      const code = await service.stop();
+      if (code !== 0) console.error(`${label} exited with ${code}`);
+    }
     await sink.close();
-    await database.close();
+    await database.drop();
   }
+}
+
+async function readCounts(options: StepBenchOptions, labels: string[]): Promise<QueryCounts | undefined> {
+  if (!options.queryCountFile) return undefined;
+  const sum: QueryCounts = { total: 0, app: 0, graphileWorker: 0, byKind: {} };
+  for (const label of labels) {
+    const text = await readFile(options.queryCountFile(label), 'utf8').catch(() => '');
+    if (!text) continue;
+    const counts = JSON.parse(text) as QueryCounts;
+    sum.total += counts.total;
+    sum.app += counts.app;
+    sum.graphileWorker += counts.graphileWorker;
+    for (const [kind, n] of Object.entries(counts.byKind)) sum.byKind[kind] = (sum.byKind[kind] ?? 0) + n;
+  }
+  return sum;
+}
+
+function perStep(before: QueryCounts, after: QueryCounts, steps: number) {
+  const per = (a: number, b: number) => Math.round(((a - b) / steps) * 10) / 10;
+  const byKind: Record<string, number> = {};
+  for (const [kind, n] of Object.entries(after.byKind)) byKind[kind] = per(n, before.byKind[kind] ?? 0);
+  return {
+    total: per(after.total, before.total),
+    app: per(after.app, before.app),
+    graphileWorker: per(after.graphileWorker, before.graphileWorker),
+    byKind,
+  };
 }
 
 async function runContact(
   url: string,
-  sink: Awaited<ReturnType<typeof startGosacSink>>,
+  sink: GosacSink,
   contactId: number,
   steps: number,
   latencies: number[],
+  prefix: string,
+  deadline = Number.POSITIVE_INFINITY,
 ): Promise<void> {
-  for (let step = 0; step < steps; step += 1) {
+  for (let step = 0; step < steps && performance.now() < deadline; step += 1) {
     const reply = sink.nextMessageFor(contactId);
     const sentAt = performance.now();
     const response = await fetch(`${url}/webhook`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(webhookBody(contactId, `resposta ${step}`, `B${contactId}S${step}`)),
+      body: JSON.stringify(webhookBody(contactId, `resposta ${step}`, `${prefix}${contactId}S${step}`)),
     });
     if (response.status !== 200) throw new Error(`webhook answered ${response.status}`);
     await response.arrayBuffer();
-    const { at } = await reply;
+    const { at } = await withTimeout(reply, 30_000, `no reply for contact ${contactId} step ${step}`);
     latencies.push(at - sentAt);
   }
-}
-
-function webhookBody(contactId: number, body: string, id: string) {
-  return {
-    type: 'messages:created',
-    data: {
-      id,
-      body,
-      mediaType: 'text',
-      fromMe: false,
-      fromGroup: false,
-      ticketId: contactId,
-      contactId,
-      contact: { name: 'Bench', number: `55${contactId}` },
-      ticket: { id: contactId, status: 'pending', userId: null },
-    },
-  };
 }
 
 // Ten questions that each wait for a response: every step is answered by exactly one message
 // (the last question is a menu and re-prompts), so steps and replies pair up one to one.
 async function createQuestionFlow(url: string): Promise<void> {
-  const post = async (path: string, body: unknown): Promise<number> => {
-    const response = await fetch(`${url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_ADMIN_TOKEN}` },
-      body: JSON.stringify(body),
-    });
-    const answer = (await response.json()) as { id: number };
-    if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(answer)}`);
-    return answer.id;
-  };
-  const templateId = await post('/api/flow-templates', { name: 'Bench' });
-  const flowId = await post('/api/flows', { template_id: templateId, name: 'Bench', is_default: true });
-  const subflowId = await post('/api/subflows', { flow_id: flowId, name: 'Perguntas', trigger_keywords: ['menu'] });
+  const templateId = await adminPost(url, '/api/flow-templates', { name: 'Bench' });
+  const flowId = await adminPost(url, '/api/flows', { template_id: templateId, name: 'Bench', is_default: true });
+  const subflowId = await adminPost(url, '/api/subflows', { flow_id: flowId, name: 'Perguntas', trigger_keywords: ['menu'] });
   for (let index = 0; index < QUESTIONS; index += 1) {
-    await post('/api/flow-messages', {
+    await adminPost(url, '/api/flow-messages', {
       subflow_id: subflowId,
       message_text: `Pergunta ${index + 1}, {{contact_name}}?`,
       order_index: index,
     });
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

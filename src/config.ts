@@ -68,6 +68,9 @@ const environmentSchema = z.object({
   WORKER_POLL_INTERVAL_MS: integerFromEnv(50, 60_000).default(250),
   SHUTDOWN_TIMEOUT: integerFromEnv(1, 600).default(10),
   DEMO_FLOW: booleanFromEnv.default(true),
+  RATE_LIMIT_PER_MINUTE: integerFromEnv(0, 1_000_000).default(1200),
+  RATE_LIMIT_WEBHOOK_PER_MINUTE: integerFromEnv(0, 1_000_000).default(0),
+  TRUST_PROXY: booleanFromEnv.default(false),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
@@ -85,6 +88,10 @@ export interface Config {
   readonly webhookSecret: string | undefined;
   readonly allowedOrigins: readonly string[];
   readonly createDemoFlow: boolean;
+  /** Requests per client address per minute; 0 turns the limit off. */
+  readonly rateLimit: { readonly apiPerMinute: number; readonly webhookPerMinute: number };
+  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  readonly trustProxy: boolean;
   /** Defaults for the settings an admin can override in `system_settings`. */
   readonly settingsDefaults: {
     readonly BOT_ENABLED: boolean;
@@ -152,6 +159,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((origin) => origin.trim())
       .filter(Boolean),
     createDemoFlow: e.DEMO_FLOW,
+    rateLimit: Object.freeze({ apiPerMinute: e.RATE_LIMIT_PER_MINUTE, webhookPerMinute: e.RATE_LIMIT_WEBHOOK_PER_MINUTE }),
+    trustProxy: e.TRUST_PROXY,
     settingsDefaults: Object.freeze({
       BOT_ENABLED: e.BOT_ENABLED,
       BOT_STATUS: e.BOT_STATUS,

@@ -1,5 +1,5 @@
 import type { CoreDeps } from '../app-deps.js';
-import { scheduleProcessContact } from '../jobs/job-queue.js';
+import { PROCESS_CONTACT_JOB_FROM_ITEM } from '../jobs/job-queue.js';
 import { describeIssues } from '../shared/errors.js';
 import { eventTypeOf, webhookPayloadSchema, type WebhookMessage } from './webhook-payload.js';
 
@@ -21,31 +21,32 @@ const answer = (status: string): IntakeAnswer => ({ status: 200, body: { status 
 export function createIntakeService(deps: CoreDeps): IntakeService {
   const log = deps.logger.child({ component: 'intake' });
 
+  // One statement, so atomic on its own: the row and its job commit together or not at all.
   async function storeAndQueue(message: WebhookMessage, mediaType: string, debounceMs: number): Promise<boolean> {
-    return deps.db.transaction(async (trx) => {
-      const inserted = await trx.raw(
-        `INSERT INTO message_history
+    const inserted = await deps.db.raw(
+      `WITH inserted AS (
+         INSERT INTO message_history
            (contact_id, ticket_id, direction, body, media_type, media_url, media_path,
             contact_name, contact_number, gosac_message_id, status)
          VALUES (?, ?, 'inbound', ?, ?, ?, ?, ?, ?, ?, 'received')
          ON CONFLICT (gosac_message_id) DO NOTHING
-         RETURNING id`,
-        [
-          message.contactId,
-          ticketIdOf(message),
-          message.body,
-          mediaType,
-          message.mediaUrl,
-          message.mediaPath,
-          message.contact?.name ?? null,
-          message.contact?.number ?? null,
-          message.id,
-        ],
-      );
-      if (inserted.rows.length === 0) return false;
-      await scheduleProcessContact(trx, message.contactId, { delayMs: debounceMs }, 'replace');
-      return true;
-    });
+         RETURNING id, contact_id
+       )
+       SELECT inserted.id FROM inserted CROSS JOIN LATERAL ${PROCESS_CONTACT_JOB_FROM_ITEM} AS job`,
+      [
+        message.contactId,
+        ticketIdOf(message),
+        message.body,
+        mediaType,
+        message.mediaUrl,
+        message.mediaPath,
+        message.contact?.name ?? null,
+        message.contact?.number ?? null,
+        message.id,
+        debounceMs,
+      ],
+    );
+    return (inserted as { rows: unknown[] }).rows.length > 0;
   }
 
   return {

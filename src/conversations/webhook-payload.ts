@@ -9,10 +9,13 @@ const numericId = z.union([
   z.string().trim().regex(/^\d+$/, 'must be a number').transform(Number),
 ]);
 const optionalNumericId = numericId.nullish().transform((value) => value ?? null);
+// PostgreSQL text cannot hold NUL; a customer's message containing one is still a message to
+// keep, so NUL becomes U+FFFD instead of a refused (or failed) webhook.
+const withoutNul = (text: string) => text.replaceAll('\u0000', '\uFFFD');
 const optionalText = z
   .union([z.string(), z.number()])
   .nullish()
-  .transform((value) => (value === null || value === undefined ? null : String(value)));
+  .transform((value) => (value === null || value === undefined ? null : withoutNul(String(value))));
 const optionalFlag = z.boolean().nullish().transform((value) => value ?? false);
 
 const contactSchema = z.looseObject({
@@ -27,7 +30,11 @@ const ticketSchema = z.looseObject({
 });
 
 export const messageDataSchema = z.looseObject({
-  id: z.union([z.string().trim().min(1, 'must not be empty'), z.number().transform(String)]),
+  // GOSAC ids are a few dozen characters; the unique index cannot hold a key of kilobytes.
+  id: z.union([
+    z.string().trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters').transform(withoutNul),
+    z.number().transform(String),
+  ]),
   body: optionalText.transform((value) => value ?? ''),
   mediaType: optionalText.transform((value) => (value ?? 'text').trim().toLowerCase() || 'text'),
   mediaUrl: optionalText,

@@ -4,6 +4,7 @@ import type { CoreDeps } from '../app-deps.js';
 import { cors } from './middleware/cors.js';
 import { errorHandler, jsonFallbacks } from './middleware/error-handler.js';
 import { jsonBody } from './middleware/json-body.js';
+import { rateLimit } from './middleware/rate-limit.js';
 import { requestContext } from './middleware/request-context.js';
 import { securityHeaders } from './middleware/security-headers.js';
 
@@ -12,7 +13,8 @@ import { securityHeaders } from './middleware/security-headers.js';
  * request id, security and CORS headers), then the routers, then the JSON 404.
  */
 export function createHttpApp(deps: CoreDeps, routers: Router[]): Koa {
-  const app = new Koa({ proxy: false });
+  // Behind a proxy every client would share the proxy's address (one rate-limit budget for all).
+  const app = new Koa({ proxy: deps.config.trustProxy });
   // Errors are answered and logged by errorHandler; this only sees failures after the answer
   // started (a client hanging up mid-stream), which Koa would otherwise print to stderr.
   app.on('error', (error: unknown) => {
@@ -24,6 +26,17 @@ export function createHttpApp(deps: CoreDeps, routers: Router[]): Koa {
   app.use(cors(deps.config.allowedOrigins));
   app.use(errorHandler(deps.logger));
   app.use(jsonFallbacks());
+  // Before the body parser: a throttled client's body is not even read.
+  app.use(
+    rateLimit({
+      rules: [
+        { prefix: '/api', limit: deps.config.rateLimit.apiPerMinute },
+        { prefix: '/webhook', limit: deps.config.rateLimit.webhookPerMinute },
+      ],
+      sharedState: deps.sharedState,
+      logger: deps.logger,
+    }),
+  );
   app.use(jsonBody());
   for (const router of routers) {
     app.use(router.routes());

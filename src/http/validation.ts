@@ -32,3 +32,10 @@ export function parsePatch<S extends z.ZodType>(schema: S, body: unknown): z.out
   if (!present) throw new ValidationError('body: no field to update');
   return data;
 }
+
+/** Validates a query string (`ctx.query`); 400 with one "parameter: problem" line per bad one. */
+export function parseQuery<S extends z.ZodType>(schema: S, query: Record<string, string | string[] | undefined>): z.output<S> {
+  const parsed = schema.safeParse(query);
+  if (!parsed.success) throw new ValidationError(describeIssues(parsed.error.issues));
+  return parsed.data;
+}

@@ -1,13 +1,25 @@
 import Router from '@koa/router';
+import { createAnalyticsService } from '../../analytics/analytics-service.js';
 import type { CoreDeps } from '../../app-deps.js';
+import { createConversationAdminService } from '../../conversations/conversation-admin-service.js';
 import { createConversationQueries } from '../../conversations/conversation-queries.js';
+import { createDeliveryService } from '../../deliveries/delivery-service.js';
 import { createFlowAdminService } from '../../flows/flow-admin-service.js';
+import { createFlowTransferService } from '../../flows/flow-transfer-service.js';
+import { createFlowTooling } from '../../flows/flow-admin-tooling.js';
+import { allRouteDocs } from '../openapi/all-route-docs.js';
 import { requireAdminToken } from '../middleware/admin-auth.js';
+import { createAnalyticsRoutes } from './analytics-routes.js';
 import { createBotRoutes } from './bot-routes.js';
 import { createConversationRoutes } from './conversation-routes.js';
+import { createExportImportRoutes } from './export-import-routes.js';
+import { createDeliveryRoutes } from './delivery-routes.js';
 import { createFlowRoutes } from './flow-routes.js';
+import { createFlowToolingRoutes } from './flow-tooling-routes.js';
 import { createHealthRoutes } from './health-routes.js';
 import { createMessageRoutes } from './message-routes.js';
+import { createOpenApiRoutes } from './openapi-routes.js';
+import { createReadinessRoutes } from './readiness-routes.js';
 import { createSettingsRoutes } from './settings-routes.js';
 import { createSubflowRoutes } from './subflow-routes.js';
 import { createTemplateRoutes } from './template-routes.js';
@@ -24,15 +36,21 @@ export function createAdminRouter(deps: CoreDeps & { readonly workerRunning: () 
     createFlowRoutes({ flows }),
     createSubflowRoutes({ flows }),
     createMessageRoutes({ flows }),
-    createConversationRoutes({ conversations }),
+    createFlowToolingRoutes({ tooling: createFlowTooling(deps) }),
+    createOpenApiRoutes({ docs: allRouteDocs }),
+    createConversationRoutes({ conversations, conversationAdmin: createConversationAdminService(deps) }),
+    createAnalyticsRoutes({ analytics: createAnalyticsService(deps) }),
+    createExportImportRoutes({ transfer: createFlowTransferService(deps) }),
     createSettingsRoutes(deps),
     createBotRoutes(deps),
+    createDeliveryRoutes({ deliveries: createDeliveryService(deps) }),
   ]) {
     api.use(resource.routes());
   }
 
   const router = new Router();
   router.use(createHealthRoutes(deps).routes());
+  router.use(createReadinessRoutes(deps).routes());
   router.use(api.routes());
   return router;
 }

@@ -1,7 +1,10 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import Router from '@koa/router';
+import { z } from 'zod';
 import type { CoreDeps } from '../../app-deps.js';
 import type { IntakeService } from '../../conversations/intake-service.js';
+import { webhookPayloadSchema } from '../../conversations/webhook-payload.js';
+import type { RouteDoc } from '../openapi/route-doc.js';
 
 export interface WebhookRouterDeps extends CoreDeps {
   readonly intake: IntakeService;
@@ -36,3 +39,17 @@ function sameSecret(given: string, expected: string): boolean {
   const digest = (value: string) => createHash('sha256').update(value).digest();
   return timingSafeEqual(digest(given), digest(expected));
 }
+
+export const webhookRouteDocs: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/webhook',
+    tag: 'webhook',
+    auth: false,
+    summary:
+      "GOSAC's new-message notification (SPEC §3). Every event is answered 200 with what was done (queued, duplicate, ignored - ..., bot disabled); only a messages:created event must carry data. With WEBHOOK_SECRET set, ?token= or X-Webhook-Token is required (401).",
+    body: webhookPayloadSchema,
+    response: { status: 200, schema: z.object({ status: z.string() }) },
+    errors: [401],
+  },
+];
