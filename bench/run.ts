@@ -85,7 +85,8 @@ async function profiledRun(): Promise<void> {
       console.log(`| ${entry.name} | ${entry.location} | ${fixed(entry.selfMs, 0)} | ${fixed(entry.share * 100)} % |`);
     }
   } finally {
-    await rm(folder, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP_PROFILE) console.log(`profile kept in ${folder}`);
+    else await rm(folder, { recursive: true, force: true });
   }
 }
 
