@@ -7,6 +7,7 @@ import { startFakeGosac, type FakeGosac, type RecordedRequest } from '../support
 import { insertFlow } from '../support/flow-builder.js';
 import { startTestService, type TestService } from '../support/test-service.js';
 import { textMessage } from '../support/webhook-payloads.js';
+import { eventually } from '../support/eventually.js';
 
 const CHAIN = ['Olá!', 'Temos três opções.', 'Escolha 1 para falar conosco.'];
 const GOSAC_TIMEOUT_MS = 500;
@@ -163,16 +164,4 @@ function settle(ms = 500): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
 

@@ -5,6 +5,7 @@ import { buildFlowThroughApi, type BuiltFlow } from '../support/admin-flow-build
 import { startFakeGosac, type FakeGosac } from '../support/fake-gosac.js';
 import { startTestService, type TestService } from '../support/test-service.js';
 import { fileMessage, textMessage } from '../support/webhook-payloads.js';
+import { eventually } from '../support/eventually.js';
 
 const MENU = 'Como podemos ajudar?\n1 - Orçamento\n2 - Assistência\n3 - Atendente';
 
@@ -279,15 +280,3 @@ describe('debounce (SPEC §3)', function () {
   });
 });
 
-async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}

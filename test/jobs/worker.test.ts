@@ -5,6 +5,7 @@ import { insertFlow, insertInbound } from '../support/flow-builder.js';
 import { createTestDatabase } from '../support/test-database.js';
 import { startTestService, type TestService } from '../support/test-service.js';
 import { textMessage } from '../support/webhook-payloads.js';
+import { eventually } from '../support/eventually.js';
 
 describe('worker: processing and delivery', function () {
   this.timeout(60_000);
@@ -153,15 +154,3 @@ describe('worker: debounce and recovery', function () {
   });
 });
 
-async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}

@@ -14,6 +14,7 @@ import { insertFlow } from '../support/flow-builder.js';
 import { freePort } from '../support/service-process.js';
 import { TEST_ADMIN_TOKEN } from '../support/test-deps.js';
 import { textMessage } from '../support/webhook-payloads.js';
+import { eventually } from '../support/eventually.js';
 
 describe('the database goes away', function () {
   this.timeout(90_000);
@@ -100,15 +101,3 @@ async function post(url: string, payload: unknown): Promise<{ status: number; bo
   return { status: response.status, body: await response.json() };
 }
 
-async function eventually(check: () => Promise<void>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-}

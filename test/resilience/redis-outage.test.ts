@@ -13,6 +13,7 @@ import { freePort } from '../support/service-process.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { TEST_ADMIN_TOKEN } from '../support/test-deps.js';
 import { textMessage } from '../support/webhook-payloads.js';
+import { eventually } from '../support/eventually.js';
 
 const UNREACHABLE = /redis unreachable/;
 const BACK = /redis reachable again/;
@@ -139,15 +140,3 @@ async function post(url: string, payload: unknown): Promise<unknown> {
   return response.json();
 }
 
-async function eventually(check: () => Promise<void>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
