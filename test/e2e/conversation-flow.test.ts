@@ -92,6 +92,18 @@ describe('conversations end to end (SPEC §2)', function () {
     expect(await replies(contact, 2)).to.deep.equal(['Olá, Joana! Bem-vindo(a).', MENU]);
   });
 
+  it('answers a repeated message id with duplicate and sends nothing for it', async () => {
+    const contact = newContact();
+    const payload = textMessage(contact, 'oi');
+    expect((await service.webhook(payload)).body).to.deep.equal({ status: 'queued' });
+    await replies(contact, 2);
+    expect((await service.webhook(payload)).body).to.deep.equal({ status: 'duplicate' });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(gosac.requestsTo(`/messages/${contact.ticketId}`)).to.have.length(2);
+    const inbound = await service.testDb.db('message_history').where({ contact_id: contact.contactId, direction: 'inbound' });
+    expect(inbound).to.have.length(1);
+  });
+
   it('matches keywords without accents or case, on whole words only', async () => {
     const contact = newContact();
     await say(contact, 'oi');
