@@ -1,6 +1,9 @@
 // Webhook intake: many concurrent clients posting distinct messages (distinct contacts and ids)
 // to POST /webhook of a ROLE=web process, so the figure is intake alone (validate, settings,
-// one transaction: inbound row + process_contact job). The worker role is off: queued jobs wait.
+// group commit: one statement stores the rows and queues the process_contact jobs of all the
+// webhooks waiting for it). The worker role is off: queued jobs wait. The service logs at warn
+// (as every bench process); BENCH_INTAKE_LOG_LEVEL=info measures the production default.
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import {
   createBenchDatabase,
@@ -27,12 +30,27 @@ export interface IntakeBenchResult {
   p99Ms: number;
   maxRssBytes: number;
   queued: number;
+  /** CPU time (user + system) of the service process per webhook in the measured loop. */
+  serviceCpuMsPerWebhook: number;
+}
+
+/** utime + stime of a process in ms, from /proc/<pid>/stat (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 export async function runWebhookIntakeBench(options: IntakeBenchOptions): Promise<IntakeBenchResult> {
   const database = await createBenchDatabase();
   const web = await startServiceProcess(
-    { DATABASE_URL: database.url, ROLE: 'web', DEBOUNCE_TIME: '2000', ...options.env },
+    {
+      DATABASE_URL: database.url,
+      ROLE: 'web',
+      DEBOUNCE_TIME: '2000',
+      ...(process.env.BENCH_INTAKE_LOG_LEVEL ? { LOG_LEVEL: process.env.BENCH_INTAKE_LOG_LEVEL } : {}),
+      ...options.env,
+    },
     { nodeArgs: options.nodeArgs ?? [] },
   );
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
@@ -75,6 +93,7 @@ export async function runWebhookIntakeBench(options: IntakeBenchOptions): Promis
     const deadline = performance.now() + options.maxSeconds * 1000;
     let remaining = options.requests;
     const started = performance.now();
+    const cpuBefore = cpuMs(web.pid);
     await Promise.all(
       Array.from({ length: options.concurrency }, async () => {
         while (remaining > 0 && performance.now() < deadline) {
@@ -86,6 +105,7 @@ export async function runWebhookIntakeBench(options: IntakeBenchOptions): Promis
       }),
     );
     const seconds = (performance.now() - started) / 1000;
+    const serviceCpuMs = cpuMs(web.pid) - cpuBefore;
     const maxRss = rss.stop();
     const counted = await database.db('message_history').count({ n: '*' }).first();
     latencies.sort((a, b) => a - b);
@@ -97,6 +117,7 @@ export async function runWebhookIntakeBench(options: IntakeBenchOptions): Promis
       p99Ms: percentile(latencies, 99),
       maxRssBytes: maxRss.web ?? 0,
       queued: Number(counted?.n ?? 0),
+      serviceCpuMsPerWebhook: serviceCpuMs / latencies.length,
     };
   } finally {
     agent.destroy();
