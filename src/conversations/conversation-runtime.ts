@@ -1,7 +1,10 @@
 import type { Knex } from 'knex';
+import type pg from 'pg';
 import type { CoreDeps } from '../app-deps.js';
 import { createFlowVersionStore, type FlowVersion, type FlowVersionStore } from '../flows/flow-versions.js';
+import type { GosacClient, SendOutcome } from '../integrations/gosac-client.js';
 import { lockContact, scheduleDeliverContact, scheduleProcessContact } from '../jobs/job-queue.js';
+import { recordSendOutcome } from '../jobs/tasks/deliver-contact.js';
 import {
   displayNameOf,
   FlowCompileError,
@@ -14,20 +17,19 @@ import {
 import { buildInputs, type BatchInput } from './conversation-inputs.js';
 import {
   closeConversation,
-  findActiveConversation,
   insertConversation,
-  insertOutbound,
   insertReceivedFile,
-  lastFuturePendingDue,
-  lastOutboundTime,
   logActivity,
   markProcessed,
   saveProgress,
-  selectInbox,
+  DELIVERY_SESSION_LOCK_KEY,
+  readProcessState,
   touchConversation,
   type ConversationProgress,
   type InboxRow,
   type OutboundRow,
+  type UnsavedProgress,
+  writeStep,
 } from './conversation-repository.js';
 
 export type ProcessOutcome =
@@ -48,6 +50,9 @@ export interface ConversationRuntimeDeps extends CoreDeps {
   readonly flowVersions?: FlowVersionStore;
   /** epoch ms; tests may pin it */
   readonly now?: () => number;
+  /** When set, replies already due are sent inline by the step that made them (see queueReplies). */
+  readonly gosac?: GosacClient;
+  readonly random?: () => number;
 }
 
 interface ActiveConversation {
@@ -58,10 +63,32 @@ interface ActiveConversation {
 
 class BlockedError extends Error {}
 
+interface InlineRow {
+  readonly id: number;
+  readonly ticketId: number | null;
+  readonly body: string;
+}
+
+interface InlinePlan {
+  /** This connection holds the contact's delivery lock (session level) and must release it. */
+  locked: boolean;
+  /** Replies of this step due now, in id order, to send after the COMMIT. */
+  readonly rows: InlineRow[];
+}
+
+const MARK_SENT_SQL =
+  "UPDATE message_history SET status = $2, sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1 AND status = 'pending'";
+// The unlock runs per updated row, so strictly after the row is updated: a deliver_contact that
+// gets the lock next finds the row locked by this statement and then no longer pending.
+const MARK_SENT_AND_UNLOCK_SQL = `WITH sent AS (${MARK_SENT_SQL} RETURNING id)
+SELECT pg_advisory_unlock(${DELIVERY_SESSION_LOCK_KEY.replace('$1', '$3')}) AS unlocked FROM sent`;
+
 export function createConversationRuntime(deps: ConversationRuntimeDeps): ConversationRuntime {
   const flowVersions = deps.flowVersions ?? createFlowVersionStore(deps);
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ component: 'conversation-runtime' });
+  const gosac = deps.gosac;
+  const outcomeContext = { now, random: deps.random ?? Math.random, log: deps.logger.child({ component: 'delivery' }) };
 
   // A flow that cannot run must not crash the worker nor lose messages: the caller stops and the
   // inbox rows wait for a fixed flow (the recovery sweep brings them back).
@@ -77,13 +104,15 @@ export function createConversationRuntime(deps: ConversationRuntimeDeps): Conver
     return version;
   }
 
-  async function process(trx: Knex.Transaction, contactId: number): Promise<ProcessOutcome> {
+  async function process(trx: Knex.Transaction, contactId: number, inline: InlinePlan | null): Promise<ProcessOutcome> {
     await lockContact(trx, 'process', contactId);
-    const rows = await selectInbox(trx, contactId);
+    const nowMs = now();
+    const state = await readProcessState(trx, contactId, new Date(nowMs), inline !== null);
+    if (inline && state.deliveryFree) inline.locked = true;
+    const rows = state.inbox;
     if (rows.length === 0) return { kind: 'idle' };
 
-    const nowMs = now();
-    const busyUntil = await lastFuturePendingDue(trx, contactId, new Date(nowMs));
+    const busyUntil = state.busyUntil;
     if (busyUntil) {
       await scheduleProcessContact(trx, contactId, busyUntil, 'replace');
       return { kind: 'deferred', until: busyUntil };
@@ -104,7 +133,7 @@ export function createConversationRuntime(deps: ConversationRuntimeDeps): Conver
     });
 
     let active: ActiveConversation | null = null;
-    const existing = await findActiveConversation(trx, contactId);
+    const existing = state.existing;
     // Paused before the timeout check: only the agent (resume, close, reset) ends their hold.
     if (existing?.bot_paused_at) {
       await markProcessed(trx, rows.map((row) => row.id), existing.id);
@@ -124,10 +153,20 @@ export function createConversationRuntime(deps: ConversationRuntimeDeps): Conver
     }
 
     const outbound: OutboundRow[] = [];
-    let lastDue = (await lastOutboundTime(trx, contactId))?.getTime();
+    // The latest progress of the running conversation, written with the outbox rows in one
+    // statement at the end (or before anything that must see it: a conversation closed or started).
+    let unsaved: UnsavedProgress | null = null;
+    const flush = async () => {
+      if (!unsaved) return;
+      await markProcessed(trx, unsaved.rowIds, unsaved.conversationId);
+      await saveProgress(trx, unsaved.conversationId, unsaved.progress, unsaved.completed);
+      unsaved = null;
+    };
+    let lastDue = state.lastOutbound?.getTime();
     let consumed = 0;
 
     const startNew = async (item: BatchInput): Promise<StepResult> => {
+      await flush();
       const version = await versionFor(() => flowVersions.forNewConversation(trx));
       const step = startConversation(version.flow, contact, item.input);
       const id = await insertConversation(trx, {
@@ -159,6 +198,7 @@ export function createConversationRuntime(deps: ConversationRuntimeDeps): Conver
             if (!(error instanceof SnapshotRestoreError)) throw error;
             // Pinned versions make this unexpected; a fresh conversation beats a contact left unanswered.
             log.error({ contactId, conversationId: current.id, err: error.message }, 'conversation snapshot unusable; starting over');
+            await flush();
             await closeConversation(trx, current.id, 'restore_failed');
             step = await startNew(item);
           }
@@ -219,8 +259,14 @@ export function createConversationRuntime(deps: ConversationRuntimeDeps): Conver
               break;
           }
         }
-        await markProcessed(trx, item.rowIds, conversation.id);
-        await saveProgress(trx, conversation.id, progressOf(step), step.done);
+        const pending = unsaved as UnsavedProgress | null;
+        if (pending && pending.conversationId !== conversation.id) await flush();
+        unsaved = {
+          conversationId: conversation.id,
+          progress: progressOf(step),
+          completed: step.done,
+          rowIds: [...((unsaved as UnsavedProgress | null)?.rowIds ?? []), ...item.rowIds],
+        };
         consumed += item.rowIds.length;
         conversation.snapshot = step.snapshot;
         // The contact's next input starts a new conversation (SPEC §2 rule 5).
@@ -228,12 +274,85 @@ export function createConversationRuntime(deps: ConversationRuntimeDeps): Conver
       }
     } catch (error) {
       if (!(error instanceof BlockedError)) throw error;
-      await queueReplies(trx, contactId, outbound);
+      await queueReplies(trx, contactId, unsaved, outbound, inline);
       return blocked(error, contactId, rows.length - consumed, outbound.length);
     }
 
-    await queueReplies(trx, contactId, outbound);
+    await queueReplies(trx, contactId, unsaved, outbound, inline);
     return { kind: 'processed', inputs: consumed, replies: outbound.length };
+  }
+
+  /**
+   * Stores the step's replies. When this run may deliver them itself (`inline.locked`: no earlier
+   * reply pending, the delivery lock held by this connection), the replies already due are left
+   * for `deliverInline` after the COMMIT, and only the rest gets a deliver_contact job.
+   */
+  async function queueReplies(
+    trx: Knex.Transaction,
+    contactId: number,
+    unsaved: UnsavedProgress | null,
+    outbound: readonly OutboundRow[],
+    inline: InlinePlan | null,
+  ): Promise<void> {
+    if (outbound.length === 0 && !unsaved) return;
+    const ids = await writeStep(trx, unsaved, outbound);
+    let index = 0;
+    if (inline?.locked) {
+      const at = now();
+      for (; index < outbound.length && outbound[index]!.due_at.getTime() <= at; index += 1) {
+        const row = outbound[index]!;
+        inline.rows.push({ id: ids[index]!, ticketId: row.ticket_id, body: row.body });
+      }
+    }
+    const first = outbound[index];
+    if (first) await scheduleDeliverContact(trx, contactId, first.due_at, 'preserve_run_at');
+  }
+
+  /**
+   * Sends the step's due replies right after its COMMIT, in id order, on the connection that holds
+   * the contact's delivery lock (so no deliver_contact runs for the contact meanwhile), each
+   * recorded as deliver_contact would: the failure window stays the documented one (GOSAC
+   * answered, we died before recording `sent`: the row is still pending and the recovery sweep
+   * sends it again). A failure never touches the committed step: the row keeps its place with its
+   * backoff and deliver_contact takes over; anything unexpected leaves the rows pending for a
+   * deliver_contact job queued now. Releases the lock, in the last `sent` update when it can.
+   */
+  /** Resolves false when the lock was released with the last update, true when it is still held. */
+  async function deliverInline(connection: pg.ClientBase, contactId: number, rows: readonly InlineRow[]): Promise<boolean> {
+    let index = 0;
+    try {
+      for (; index < rows.length; index += 1) {
+        const row = rows[index]!;
+        let outcome: SendOutcome;
+        try {
+          outcome = await gosac!.send({ ticketId: row.ticketId, contactId, text: row.body });
+        } catch (error) {
+          outcome = { ok: false, retryable: true, error: error instanceof Error ? error.message : String(error) };
+        }
+        if (outcome.ok) {
+          const last = index === rows.length - 1;
+          const result = await connection.query(last ? MARK_SENT_AND_UNLOCK_SQL : MARK_SENT_SQL, [
+            row.id,
+            outcome.dryRun ? 'dry_run' : 'sent',
+            ...(last ? [contactId] : []),
+          ]);
+          if (last) return result.rows[0]?.unlocked !== true;
+          continue;
+        }
+        const recorded = await deps.db.transaction(
+          (trx) => recordSendOutcome(trx, contactId, { id: row.id, attempts: 0 }, outcome, outcomeContext),
+          { connection },
+        );
+        // Backing off: recordSendOutcome queued the delivery job for the retry time.
+        if (recorded === 'waiting') return true;
+      }
+    } catch (error) {
+      log.warn({ contactId, err: error instanceof Error ? error.message : String(error) }, 'inline delivery failed; leaving it to deliver_contact');
+      if (index < rows.length) {
+        await scheduleDeliverContact(deps.db, contactId, { delayMs: 0 }, 'preserve_run_at').catch(() => undefined);
+      }
+    }
+    return true;
   }
 
   function blocked(error: unknown, contactId: number, waiting: number, replies: number): ProcessOutcome {
@@ -243,17 +362,35 @@ export function createConversationRuntime(deps: ConversationRuntimeDeps): Conver
   }
 
   return {
-    processContact(contactId) {
-      return deps.db.transaction((trx) => process(trx, contactId));
+    async processContact(contactId) {
+      if (!gosac) return deps.db.transaction((trx) => process(trx, contactId, null));
+      // One connection for the step's transaction and the inline delivery after it: the delivery
+      // lock it takes is session-level, so it is still held after the COMMIT.
+      const connection = (await deps.db.client.acquireConnection()) as pg.ClientBase & { __knex__disposed?: unknown };
+      const inline: InlinePlan = { locked: false, rows: [] };
+      let released = false;
+      try {
+        const outcome = await deps.db.transaction((trx) => process(trx, contactId, inline), { connection });
+        if (inline.locked && inline.rows.length > 0) released = !(await deliverInline(connection, contactId, inline.rows));
+        return outcome;
+      } catch (error) {
+        // A statement that failed after its lock function ran would keep the session lock too.
+        inline.locked = true;
+        throw error;
+      } finally {
+        if (inline.locked && !released) {
+          try {
+            await connection.query('SELECT pg_advisory_unlock_all()');
+          } catch (error) {
+            // A lock that could not be released must not stay in the pool: drop the connection.
+            log.warn({ contactId, err: String(error) }, 'could not release the delivery lock; dropping the connection');
+            connection.__knex__disposed = error;
+          }
+        }
+        await deps.db.client.releaseConnection(connection);
+      }
     },
   };
-}
-
-async function queueReplies(trx: Knex.Transaction, contactId: number, outbound: readonly OutboundRow[]): Promise<void> {
-  const first = outbound[0];
-  if (!first) return;
-  await insertOutbound(trx, outbound);
-  await scheduleDeliverContact(trx, contactId, first.due_at, 'preserve_run_at');
 }
 
 /** The newest name, number and ticket GOSAC gave us: tickets change, replies go to the current one. */

@@ -50,17 +50,18 @@ export function scheduleProcessContact(
 }
 
 /**
- * The same job as `scheduleProcessContact(…, { delayMs }, 'replace')`, as a FROM item over a
- * `contact_id` column, so one statement can store a message and queue its job: the webhook's
- * hot path then costs one round trip instead of BEGIN, INSERT, add_job, COMMIT. Binds one
- * value, the delay in ms.
+ * The webhook's jobs, many contacts at once: an aggregate over rows with `contact_id` and
+ * `delay_ms` columns (ONE row per contact: one upsert cannot touch the same job twice), for
+ * `graphile_worker.add_jobs(<this>, false)`. In 0.17.3 (sql/000018.sql) `add_job(…, job_key_mode
+ * := 'replace')` is exactly `add_jobs(ARRAY[spec], false)`, so each contact gets the same job as
+ * `scheduleProcessContact(…, { delayMs }, 'replace')`: its run_at moves to now + delay, and a
+ * locked (running) job has its key released and a fresh job is added. Ordered by contact so
+ * concurrent writers take the job rows' locks in one order. Binds nothing.
  */
-export const PROCESS_CONTACT_JOB_FROM_ITEM = `graphile_worker.add_job(
-       '${PROCESS_CONTACT_TASK}', json_build_object('contactId', contact_id),
-       run_at := now() + (?::double precision * interval '1 millisecond'),
-       job_key := 'contact:' || contact_id::text,
-       job_key_mode := 'replace'
-     )`;
+export const PROCESS_CONTACT_JOB_SPECS = `array_agg(ROW(
+       '${PROCESS_CONTACT_TASK}', json_build_object('contactId', contact_id), NULL,
+       now() + (delay_ms * interval '1 millisecond'), NULL, 'contact:' || contact_id::text, NULL, NULL
+     )::graphile_worker.job_spec ORDER BY contact_id)`;
 
 /**
  * preserve_run_at: a delivery already scheduled keeps its time; a new one is added otherwise. A

@@ -30,7 +30,7 @@ const SWEEP_INTERVAL_MS = 30_000;
 export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const logger = deps.logger.child({ component: 'worker' });
   const flowVersions = createFlowVersionStore(deps);
-  const runtime = createConversationRuntime({ ...deps, flowVersions });
+  const runtime = createConversationRuntime({ ...deps, flowVersions, gosac: deps.gosac });
   const taskList: TaskList = {
     [PROCESS_CONTACT_TASK]: createProcessContactTask({ runtime, logger }),
     [DELIVER_CONTACT_TASK]: createDeliverContactTask({ db: deps.db, gosac: deps.gosac, logger }),

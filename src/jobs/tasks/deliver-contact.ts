@@ -1,6 +1,7 @@
 import type { Task } from 'graphile-worker';
 import type { Database } from '../../db/knex.js';
-import type { GosacClient } from '../../integrations/gosac-client.js';
+import type { Knex } from 'knex';
+import type { GosacClient, SendOutcome } from '../../integrations/gosac-client.js';
 import type { Logger } from '../../shared/logger.js';
 import { contactIdOf, lockContact, scheduleDeliverContact } from '../job-queue.js';
 
@@ -35,6 +36,52 @@ export function backoffMs(failedAttempts: number, random: () => number = Math.ra
   return Math.round(exponential * (0.8 + 0.4 * random()));
 }
 
+export interface OutcomeContext {
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly log: Logger;
+}
+
+/**
+ * Records what GOSAC answered for one reply, in the transaction that holds the row and the
+ * contact's delivery lock: sent (or dry run), a retry with backoff (the row stays first in line and
+ * a delivery job is scheduled for its new due time), or failed for good.
+ */
+export async function recordSendOutcome(
+  trx: Knex.Transaction,
+  contactId: number,
+  row: Pick<PendingRow, 'id' | 'attempts'>,
+  outcome: SendOutcome,
+  context: OutcomeContext,
+): Promise<'sent' | 'failed' | 'waiting'> {
+  const attempts = row.attempts + 1;
+  if (outcome.ok) {
+    await trx.raw('UPDATE message_history SET status = ?, sent_at = now(), attempts = ?, last_error = NULL WHERE id = ?', [
+      outcome.dryRun ? 'dry_run' : 'sent',
+      attempts,
+      row.id,
+    ]);
+    return 'sent';
+  }
+  if (outcome.retryable && attempts < MAX_DELIVERY_ATTEMPTS) {
+    const delay =
+      outcome.retryAfterMs !== undefined
+        ? Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS)
+        : backoffMs(attempts, context.random);
+    const retryAt = new Date(context.now() + delay);
+    await trx('message_history').where({ id: row.id }).update({ attempts, last_error: outcome.error, due_at: retryAt });
+    await scheduleDeliverContact(trx, contactId, retryAt, 'replace');
+    context.log.warn(
+      { contactId, messageId: row.id, attempts, retryInMs: delay, error: outcome.error },
+      'reply not delivered; will retry',
+    );
+    return 'waiting';
+  }
+  await trx('message_history').where({ id: row.id }).update({ status: 'failed', attempts, last_error: outcome.error });
+  context.log.error({ contactId, messageId: row.id, attempts, error: outcome.error }, 'reply could not be delivered; giving up on it');
+  return 'failed';
+}
+
 /**
  * deliver_contact: sends the contact's pending replies in id order, each when due, one at a time.
  * A reply that cannot go yet (not due, or backing off after a failure) holds back the ones after
@@ -65,29 +112,9 @@ export function createDeliverContactTask(deps: DeliverDeps): Task {
       }
 
       const outcome = await deps.gosac.send({ ticketId: row.ticket_id, contactId, text: row.body });
-      const attempts = row.attempts + 1;
-      if (outcome.ok) {
-        await trx('message_history')
-          .where({ id: row.id })
-          .update({ status: outcome.dryRun ? 'dry_run' : 'sent', sent_at: trx.fn.now(), attempts, last_error: null });
-        return next ? 'sent' : 'empty';
-      }
-      if (outcome.retryable && attempts < MAX_DELIVERY_ATTEMPTS) {
-        const delay =
-          outcome.retryAfterMs !== undefined ? Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS) : backoffMs(attempts, random);
-        const retryAt = new Date(now() + delay);
-        await trx('message_history')
-          .where({ id: row.id })
-          .update({ attempts, last_error: outcome.error, due_at: retryAt });
-        await scheduleDeliverContact(trx, contactId, retryAt, 'replace');
-        log.warn({ contactId, messageId: row.id, attempts, retryInMs: delay, error: outcome.error }, 'reply not delivered; will retry');
-        return 'waiting';
-      }
-      await trx('message_history')
-        .where({ id: row.id })
-        .update({ status: 'failed', attempts, last_error: outcome.error });
-      log.error({ contactId, messageId: row.id, attempts, error: outcome.error }, 'reply could not be delivered; giving up on it');
-      return 'failed';
+      const recorded = await recordSendOutcome(trx, contactId, row, outcome, { now, random, log });
+      if (recorded === 'sent') return next ? 'sent' : 'empty';
+      return recorded;
     });
   }
 
