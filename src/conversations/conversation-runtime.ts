@@ -43,7 +43,8 @@ export type ProcessOutcome =
   | { readonly kind: 'paused'; readonly inputs: number };
 
 export interface ConversationRuntime {
-  processContact(contactId: number): Promise<ProcessOutcome>;
+  /** `signal` aborts the inline GOSAC call of a stopping worker (the row then stays pending). */
+  processContact(contactId: number, options?: { readonly signal?: AbortSignal }): Promise<ProcessOutcome>;
 }
 
 export interface ConversationRuntimeDeps extends CoreDeps {
@@ -318,14 +319,19 @@ export function createConversationRuntime(deps: ConversationRuntimeDeps): Conver
    * deliver_contact job queued now. Releases the lock, in the last `sent` update when it can.
    */
   /** Resolves false when the lock was released with the last update, true when it is still held. */
-  async function deliverInline(connection: pg.ClientBase, contactId: number, rows: readonly InlineRow[]): Promise<boolean> {
+  async function deliverInline(
+    connection: pg.ClientBase,
+    contactId: number,
+    rows: readonly InlineRow[],
+    signal: AbortSignal | undefined,
+  ): Promise<boolean> {
     let index = 0;
     try {
       for (; index < rows.length; index += 1) {
         const row = rows[index]!;
         let outcome: SendOutcome;
         try {
-          outcome = await gosac!.send({ ticketId: row.ticketId, contactId, text: row.body });
+          outcome = await gosac!.send({ ticketId: row.ticketId, contactId, text: row.body }, { signal });
         } catch (error) {
           outcome = { ok: false, retryable: true, error: error instanceof Error ? error.message : String(error) };
         }
@@ -362,7 +368,7 @@ export function createConversationRuntime(deps: ConversationRuntimeDeps): Conver
   }
 
   return {
-    async processContact(contactId) {
+    async processContact(contactId, options = {}) {
       if (!gosac) return deps.db.transaction((trx) => process(trx, contactId, null));
       // One connection for the step's transaction and the inline delivery after it: the delivery
       // lock it takes is session-level, so it is still held after the COMMIT.
@@ -371,7 +377,7 @@ export function createConversationRuntime(deps: ConversationRuntimeDeps): Conver
       let released = false;
       try {
         const outcome = await deps.db.transaction((trx) => process(trx, contactId, inline), { connection });
-        if (inline.locked && inline.rows.length > 0) released = !(await deliverInline(connection, contactId, inline.rows));
+        if (inline.locked && inline.rows.length > 0) released = !(await deliverInline(connection, contactId, inline.rows, options.signal));
         return outcome;
       } catch (error) {
         // A statement that failed after its lock function ran would keep the session lock too.

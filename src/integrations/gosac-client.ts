@@ -14,7 +14,8 @@ export type SendOutcome =
 export interface GosacClient {
   /** False when replies are only logged (no key outside production): the dry-run mode. */
   readonly live: boolean;
-  send(reply: GosacReply): Promise<SendOutcome>;
+  /** `signal` aborts a call in flight (a stopping worker must not wait out GOSAC's timeout). */
+  send(reply: GosacReply, options?: { readonly signal?: AbortSignal }): Promise<SendOutcome>;
 }
 
 export interface GosacClientOptions {
@@ -37,7 +38,7 @@ export function createGosacClient(options: GosacClientOptions): GosacClient {
   const live = Boolean(authorizationKey && baseUrl);
   const log = logger.child({ component: 'gosac' });
 
-  async function post(url: string, json: Record<string, unknown>): Promise<SendOutcome> {
+  async function post(url: string, json: Record<string, unknown>, signal?: AbortSignal): Promise<SendOutcome> {
     const headers: Record<string, string> = {
       Authorization: authorizationKey ?? '',
       'Content-Type': 'application/json',
@@ -52,6 +53,7 @@ export function createGosacClient(options: GosacClientOptions): GosacClient {
         timeout: { request: options.timeoutMs },
         throwHttpErrors: false,
         followRedirect: false,
+        ...(signal ? { signal } : {}),
       });
       const status = response.statusCode;
       if (status >= 200 && status < 300) return { ok: true, dryRun: false };
@@ -74,7 +76,7 @@ export function createGosacClient(options: GosacClientOptions): GosacClient {
 
   return {
     live,
-    async send(reply) {
+    async send(reply, sendOptions = {}) {
       if (!live) {
         if (options.production) {
           return { ok: false, retryable: false, error: 'GOSAC is not configured (GOSAC_AUTHORIZATION_KEY / GOSAC_BASE_URL)' };
@@ -85,12 +87,12 @@ export function createGosacClient(options: GosacClientOptions): GosacClient {
       const base = (baseUrl ?? '').replace(/\/+$/, '');
       // Without a ticket the ticket endpoint has nowhere to post; the contact endpoint still reaches the person.
       if (options.sendMode === 'ticket' && reply.ticketId !== null) {
-        return post(`${base}/messages/${encodeURIComponent(String(reply.ticketId))}`, { body: reply.text });
+        return post(`${base}/messages/${encodeURIComponent(String(reply.ticketId))}`, { body: reply.text }, sendOptions.signal);
       }
       if (options.sendMode === 'ticket') {
         log.warn({ contactId: reply.contactId }, 'reply has no ticket id; sending through /send-message');
       }
-      return post(`${base}/send-message`, { contact_id: reply.contactId, message: reply.text });
+      return post(`${base}/send-message`, { contact_id: reply.contactId, message: reply.text }, sendOptions.signal);
     },
   };
 }

@@ -50,6 +50,10 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     // main.ts owns SIGTERM/SIGINT and stops us in order with the rest of the service.
     noHandleSignals: true,
     logger: graphileLogger(logger),
+    // Jobs' abort signals fire this long after a stop begins, before the runner is killed at half
+    // of SHUTDOWN_TIMEOUT (service.ts): a GOSAC call in flight gives up and is recorded as a
+    // retryable failure instead of holding the shutdown for GOSAC's whole timeout.
+    preset: { worker: { gracefulShutdownAbortTimeout: Math.floor(deps.config.shutdownTimeoutMs * 0.4) } },
   });
 
   let ended = false;

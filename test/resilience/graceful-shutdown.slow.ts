@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { startFakeGosac } from '../support/fake-gosac.js';
+import { buildFlowThroughApi } from '../support/admin-flow-builder.js';
 import { PROCESS_ADMIN_TOKEN, startServiceProcess, type ServiceProcess } from '../support/service-process.js';
+import { createTestDatabase } from '../support/test-database.js';
 import { textMessage } from '../support/webhook-payloads.js';
 
 const SHUTDOWN_TIMEOUT_S = 10;
@@ -85,6 +88,62 @@ describe('graceful shutdown of a real process on embedded defaults', function ()
     service = undefined;
   });
 });
+
+describe('graceful shutdown while a reply hangs at GOSAC', function () {
+  this.timeout(90_000);
+
+  it('aborts the call, keeps the reply pending, and still exits 0 within SHUTDOWN_TIMEOUT', async () => {
+    const testDb = await createTestDatabase();
+    const gosac = await startFakeGosac();
+    // GOSAC takes the request and never answers within the test; our own timeout is longer than
+    // the shutdown allows, so only the abort can end the call in time.
+    const arrived = gosac.holdNext();
+    const service = await startServiceProcess({
+      DATABASE_URL: testDb.url,
+      GOSAC_BASE_URL: gosac.url,
+      GOSAC_AUTHORIZATION_KEY: 'INTEGRATION test',
+      GOSAC_TIMEOUT_MS: '60000',
+      DEBOUNCE_TIME: '0',
+      MESSAGE_COOLDOWN: '0',
+      SHUTDOWN_TIMEOUT: '4',
+    });
+    try {
+      await buildFlowThroughApi(
+        { admin: (method, route, body) => adminCall(service.url, method, route, body) },
+        [{ name: 'Início', messages: [{ text: 'Olá!' }] }],
+      );
+      await fetch(`${service.url}/webhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(textMessage({ contactId: 92_001 }, 'Oi')),
+      });
+      await arrived;
+
+      const started = Date.now();
+      const code = await service.stop();
+      const tookMs = Date.now() - started;
+      expect(code).to.equal(0);
+      expect(tookMs).to.be.below(4_000);
+      const [row] = await testDb.db('message_history').where({ contact_id: 92_001, direction: 'outbound' });
+      expect(row).to.include({ status: 'pending', body: 'Olá!' });
+      console.log(`      SIGTERM with a reply hanging at GOSAC → exit 0 in ${tookMs} ms; reply kept pending (${row.last_error})`);
+    } finally {
+      await service.kill();
+      gosac.releaseHeld();
+      await gosac.stop();
+      await testDb.drop();
+    }
+  });
+});
+
+async function adminCall(url: string, method: string, route: string, body?: unknown) {
+  const response = await fetch(`${url}${route}`, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${PROCESS_ADMIN_TOKEN}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
 
 function isAlive(pid: number): boolean {
   try {

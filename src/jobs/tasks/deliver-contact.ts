@@ -92,7 +92,7 @@ export function createDeliverContactTask(deps: DeliverDeps): Task {
   const random = deps.random ?? Math.random;
   const log = deps.logger.child({ component: 'delivery' });
 
-  async function deliverNext(contactId: number): Promise<StepOutcome> {
+  async function deliverNext(contactId: number, signal: AbortSignal | undefined): Promise<StepOutcome> {
     return deps.db.transaction(async (trx) => {
       await lockContact(trx, 'deliver', contactId);
       // Two rows: whether a second one waits tells us, after sending, if another round is needed,
@@ -111,18 +111,19 @@ export function createDeliverContactTask(deps: DeliverDeps): Task {
         return 'waiting';
       }
 
-      const outcome = await deps.gosac.send({ ticketId: row.ticket_id, contactId, text: row.body });
+      const outcome = await deps.gosac.send({ ticketId: row.ticket_id, contactId, text: row.body }, { signal });
       const recorded = await recordSendOutcome(trx, contactId, row, outcome, { now, random, log });
       if (recorded === 'sent') return next ? 'sent' : 'empty';
       return recorded;
     });
   }
 
-  return async (payload) => {
+  return async (payload, helpers) => {
     const contactId = contactIdOf(payload);
+    // A stopping worker aborts the call in flight; the row stays first in line with its backoff.
     for (;;) {
-      const outcome = await deliverNext(contactId);
-      if (outcome === 'empty' || outcome === 'waiting') return;
+      const outcome = await deliverNext(contactId, helpers.abortSignal);
+      if (outcome === 'empty' || outcome === 'waiting' || helpers.abortSignal?.aborted) return;
     }
   };
 }
