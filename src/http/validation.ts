@@ -22,7 +22,25 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
     );
     throw new ValidationError(describeIssues(issues));
   }
+  refuseNulCharacters(parsed.data);
   return parsed.data;
+}
+
+// PostgreSQL text cannot hold U+0000: refuse it here, naming the field, rather than let the
+// INSERT fail with a 500 after validation said yes.
+function refuseNulCharacters(value: unknown): void {
+  const found: string[] = [];
+  const visit = (item: unknown, path: string[]) => {
+    if (typeof item === 'string') {
+      if (item.includes('\u0000')) found.push(`${path.join('.') || 'body'}: must not contain the NUL character (\\u0000)`);
+    } else if (Array.isArray(item)) {
+      item.forEach((element, index) => visit(element, [...path, String(index)]));
+    } else if (item !== null && typeof item === 'object') {
+      for (const [key, element] of Object.entries(item)) visit(element, [...path, key]);
+    }
+  };
+  visit(value, []);
+  if (found.length > 0) throw new ValidationError(found);
 }
 
 /** Like parseBody, for updates: at least one known field must be present. */
@@ -37,5 +55,6 @@ export function parsePatch<S extends z.ZodType>(schema: S, body: unknown): z.out
 export function parseQuery<S extends z.ZodType>(schema: S, query: Record<string, string | string[] | undefined>): z.output<S> {
   const parsed = schema.safeParse(query);
   if (!parsed.success) throw new ValidationError(describeIssues(parsed.error.issues));
+  refuseNulCharacters(parsed.data);
   return parsed.data;
 }
