@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { FlowRow, MessageRow, SubflowRow, TemplateRow } from './flow-admin-repository.js';
+import type { FlowExport } from './flow-export-schema.js';
 
 // Reads a whole template for export and writes a whole one for import. Active rows only, in the
 // order conversations see them (order_index, then id).
@@ -35,18 +36,79 @@ export async function readTemplateTree(db: Runner, templateId: number): Promise<
   };
 }
 
-export async function insertReturningId(db: Runner, table: string, values: Record<string, unknown>): Promise<number> {
+async function insertReturningId(db: Runner, table: string, values: Record<string, unknown>): Promise<number> {
   const [row] = (await db(table).insert(values).returning('id')) as Array<{ id: number }>;
   if (!row) throw new Error(`${table} insert returned no id`);
   return row.id;
 }
 
-export async function insertMessages(db: Runner, rows: ReadonlyArray<Record<string, unknown>>): Promise<number> {
+async function insertMessages(db: Runner, rows: ReadonlyArray<Record<string, unknown>>): Promise<number> {
   if (rows.length === 0) return 0;
   await db('flow_messages').insert(rows);
   return rows.length;
 }
 
-export async function setParentSubflow(db: Runner, subflowId: number, parentId: number): Promise<void> {
+async function setParentSubflow(db: Runner, subflowId: number, parentId: number): Promise<void> {
   await db('subflows').where({ id: subflowId }).update({ parent_subflow_id: parentId });
+}
+
+/**
+ * Writes a whole template given as an export document (import, and the demo flow on a fresh
+ * database). `keepDefault` false makes every flow non-default, whatever the document says.
+ */
+export async function insertTemplateTree(
+  trx: Knex.Transaction,
+  document: FlowExport,
+  options: { readonly name: string; readonly keepDefault: boolean },
+): Promise<{ templateId: number; counts: { flows: number; subflows: number; messages: number } }> {
+  const counts = { flows: 0, subflows: 0, messages: 0 };
+  const templateId = await insertReturningId(trx, 'flow_templates', {
+    name: options.name,
+    description: document.description ?? null,
+    created_by: document.created_by ?? null,
+  });
+  for (const [flowPosition, flow] of document.flows.entries()) {
+    const flowId = await insertReturningId(trx, 'flows', {
+      template_id: templateId,
+      name: flow.name,
+      description: flow.description ?? null,
+      is_default: options.keepDefault && flow.is_default === true,
+      order_index: flow.order_index ?? flowPosition,
+    });
+    counts.flows += 1;
+    const subflowIds: number[] = [];
+    for (const [position, subflow] of flow.subflows.entries()) {
+      const subflowId = await insertReturningId(trx, 'subflows', {
+        flow_id: flowId,
+        name: subflow.name,
+        description: subflow.description ?? null,
+        trigger_keywords: subflow.trigger_keywords ?? [],
+        order_index: subflow.order_index ?? position,
+      });
+      subflowIds.push(subflowId);
+      counts.subflows += 1;
+      counts.messages += await insertMessages(
+        trx,
+        subflow.messages.map((message, messagePosition) => ({
+          subflow_id: subflowId,
+          message_text: message.message_text,
+          message_type: message.message_type ?? 'text',
+          order_index: message.order_index ?? messagePosition,
+          wait_for_response: message.wait_for_response ?? true,
+          wait_for_file: message.wait_for_file ?? false,
+          expected_file_types: message.expected_file_types ?? [],
+          delay_seconds: message.delay_seconds ?? 0,
+          save_response_as: message.save_response_as ?? null,
+        })),
+      );
+    }
+    // Parents after every subflow exists: a parent may come later in the list.
+    for (const [position, subflow] of flow.subflows.entries()) {
+      const parent = subflow.parent_subflow_index;
+      const self = subflowIds[position];
+      const parentId = parent === null || parent === undefined ? undefined : subflowIds[parent];
+      if (self !== undefined && parentId !== undefined) await setParentSubflow(trx, self, parentId);
+    }
+  }
+  return { templateId, counts };
 }

@@ -2,12 +2,7 @@ import type { Database } from '../db/knex.js';
 import { NotFoundError } from '../shared/errors.js';
 import { insertActivity } from './flow-admin-repository.js';
 import { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, type FlowExport } from './flow-export-schema.js';
-import {
-  insertMessages,
-  insertReturningId,
-  readTemplateTree,
-  setParentSubflow,
-} from './flow-transfer-repository.js';
+import { insertTemplateTree, readTemplateTree } from './flow-transfer-repository.js';
 
 export interface FlowTransferService {
   /** The template's active flows, subflows and messages as a portable document (no ids). */
@@ -66,56 +61,11 @@ export function createFlowTransferService(deps: { readonly db: Database; readonl
 
     async importTemplate(document) {
       return db.transaction(async (trx) => {
-        const counts = { flows: 0, subflows: 0, messages: 0 };
-        const templateId = await insertReturningId(trx, 'flow_templates', {
+        // An import must never change which flow answers new conversations.
+        const { templateId, counts } = await insertTemplateTree(trx, document, {
           name: `${IMPORTED_PREFIX}${document.name}`,
-          description: document.description ?? null,
-          created_by: document.created_by ?? null,
+          keepDefault: false,
         });
-        for (const [flowPosition, flow] of document.flows.entries()) {
-          const flowId = await insertReturningId(trx, 'flows', {
-            template_id: templateId,
-            name: flow.name,
-            description: flow.description ?? null,
-            // An import must never change which flow answers new conversations.
-            is_default: false,
-            order_index: flow.order_index ?? flowPosition,
-          });
-          counts.flows += 1;
-          const subflowIds: number[] = [];
-          for (const [position, subflow] of flow.subflows.entries()) {
-            const subflowId = await insertReturningId(trx, 'subflows', {
-              flow_id: flowId,
-              name: subflow.name,
-              description: subflow.description ?? null,
-              trigger_keywords: subflow.trigger_keywords ?? [],
-              order_index: subflow.order_index ?? position,
-            });
-            subflowIds.push(subflowId);
-            counts.subflows += 1;
-            counts.messages += await insertMessages(
-              trx,
-              subflow.messages.map((message, messagePosition) => ({
-                subflow_id: subflowId,
-                message_text: message.message_text,
-                message_type: message.message_type ?? 'text',
-                order_index: message.order_index ?? messagePosition,
-                wait_for_response: message.wait_for_response ?? true,
-                wait_for_file: message.wait_for_file ?? false,
-                expected_file_types: message.expected_file_types ?? [],
-                delay_seconds: message.delay_seconds ?? 0,
-                save_response_as: message.save_response_as ?? null,
-              })),
-            );
-          }
-          // Parents after every subflow exists: a parent may come later in the list.
-          for (const [position, subflow] of flow.subflows.entries()) {
-            const parent = subflow.parent_subflow_index;
-            const self = subflowIds[position];
-            const parentId = parent === null || parent === undefined ? undefined : subflowIds[parent];
-            if (self !== undefined && parentId !== undefined) await setParentSubflow(trx, self, parentId);
-          }
-        }
         await insertActivity(trx, 'admin', {
           action: 'flow_template.imported',
           details: { template_id: templateId, source_name: document.name, ...counts },

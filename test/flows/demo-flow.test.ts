@@ -1,0 +1,37 @@
+import { expect } from 'chai';
+import { compileFlow, startConversation, stepConversation, validateFlow } from '../../machines/index.js';
+import { seedDemoFlowIfEmpty } from '../../src/flows/demo-flow.js';
+import { findDefaultFlowId, loadFlowDefinition } from '../../src/flows/flow-definition-loader.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+
+describe('demo flow', () => {
+  let testDb: TestDatabase;
+  before(async () => {
+    testDb = await createTestDatabase();
+  });
+  after(() => testDb.drop());
+
+  it('is created once, as the default flow, and runs without validation errors', async () => {
+    expect(await seedDemoFlowIfEmpty(testDb.db)).to.equal(true);
+    expect(await seedDemoFlowIfEmpty(testDb.db)).to.equal(false);
+    expect(await testDb.db('flow_templates').count({ n: '*' })).to.deep.equal([{ n: 1 }]);
+
+    const flowId = await findDefaultFlowId(testDb.db);
+    const definition = await loadFlowDefinition(testDb.db, flowId!);
+    expect(validateFlow(definition!).filter((finding) => finding.severity === 'error')).to.deep.equal([]);
+
+    const flow = compileFlow(definition!);
+    const input = (text: string) => ({ type: 'USER_INPUT' as const, text, file: null, at: 0, cooldownMs: 0 });
+    const greeting = startConversation(flow, { id: 1, name: 'Maria', number: '55' }, input('Oi'));
+    const texts = (step: typeof greeting) => step.effects.flatMap((effect) => (effect.kind === 'send' ? [effect.text] : []));
+    expect(texts(greeting)[0]).to.equal('Olá, Maria! Bem-vindo(a) à Marcenaria Demonstração.');
+    const help = stepConversation(flow, greeting.snapshot, input('2'));
+    const registered = stepConversation(flow, help.snapshot, input('PED-77'));
+    // After-sales help returns to the menu (its parent subflow) once the request is registered.
+    expect(texts(registered)).to.deep.equal([
+      'Obrigado! Registramos a solicitação de assistência para o pedido PED-77.',
+      'Olá, Maria! Bem-vindo(a) à Marcenaria Demonstração.',
+      texts(greeting)[1],
+    ]);
+  });
+});
