@@ -1,23 +1,10 @@
 // Writes a template → flow → subflows → messages straight into the tables, for tests of the
 // runtime that should not depend on the admin API.
 import type { Database } from '../../src/db/knex.js';
+import type { SubflowSpec } from './admin-flow-builder.js';
 
-export interface MessageRowSpec {
-  text: string;
-  waitForResponse?: boolean;
-  waitForFile?: boolean;
-  expectedFileTypes?: string[];
-  delaySeconds?: number;
-  saveResponseAs?: string;
-}
-
-export interface SubflowRowSpec {
-  name: string;
-  keywords?: string[];
-  /** name of an earlier subflow */
-  parent?: string;
-  messages: MessageRowSpec[];
-}
+// The same flow description the admin-API builder takes, written here without the API.
+export type { MessageSpec as MessageRowSpec, SubflowSpec as SubflowRowSpec } from './admin-flow-builder.js';
 
 export interface InsertedFlow {
   flowId: number;
@@ -27,7 +14,7 @@ export interface InsertedFlow {
 
 export async function insertFlow(
   db: Database,
-  subflows: SubflowRowSpec[],
+  subflows: SubflowSpec[],
   options: { isDefault?: boolean; name?: string } = {},
 ): Promise<InsertedFlow> {
   const [template] = await db('flow_templates').insert({ name: `${options.name ?? 'Flow'} template` }).returning('id');
