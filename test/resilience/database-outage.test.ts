@@ -4,7 +4,6 @@ import { expect } from 'chai';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded-postgres.js';
 import { createDatabase } from '../../src/db/knex.js';
 import { startService, type RunningService } from '../../src/service.js';
@@ -12,7 +11,7 @@ import { createLogger } from '../../src/shared/logger.js';
 import { startFakeGosac, type FakeGosac } from '../support/fake-gosac.js';
 import { insertFlow } from '../support/flow-builder.js';
 import { freePort } from '../support/service-process.js';
-import { TEST_ADMIN_TOKEN } from '../support/test-deps.js';
+import { testServiceConfig } from '../support/test-service.js';
 import { textMessage } from '../support/webhook-payloads.js';
 import { eventually } from '../support/eventually.js';
 
@@ -47,15 +46,10 @@ describe('the database goes away', function () {
   it('answers 503 while PostgreSQL is down and resumes work when it is back', async () => {
     const url = database!.url;
     service = await startService(
-      loadConfig({
-        ADMIN_API_TOKEN: TEST_ADMIN_TOKEN,
+      testServiceConfig({
         DATABASE_URL: url,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        DEBOUNCE_TIME: '0',
-        MESSAGE_COOLDOWN: '0',
-        DEMO_FLOW: 'false',
-        WORKER_POLL_INTERVAL_MS: '100',
+        // This test is about PostgreSQL alone; Redis stays out of it even when the run has one.
+        REDIS_URL: '',
         GOSAC_BASE_URL: gosac.url,
         GOSAC_AUTHORIZATION_KEY: 'INTEGRATION db-test',
       }),

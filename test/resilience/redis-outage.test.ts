@@ -3,7 +3,6 @@
 // log says so once per outage, not once per request.
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../../src/config.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { createCapturedLogger, type CapturedLogger } from '../support/captured-logger.js';
 import { startFakeGosac, type FakeGosac } from '../support/fake-gosac.js';
@@ -11,7 +10,7 @@ import { insertFlow } from '../support/flow-builder.js';
 import { redisChild, redisServerAvailable, type RedisChild } from '../support/redis-server.js';
 import { freePort } from '../support/service-process.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { TEST_ADMIN_TOKEN } from '../support/test-deps.js';
+import { testServiceConfig } from '../support/test-service.js';
 import { textMessage } from '../support/webhook-payloads.js';
 import { eventually } from '../support/eventually.js';
 
@@ -41,16 +40,9 @@ describe('Redis goes away', function () {
   });
 
   async function start(redisUrl: string, log: CapturedLogger): Promise<RunningService & { url: string }> {
-    const config = loadConfig({
-      ADMIN_API_TOKEN: TEST_ADMIN_TOKEN,
+    const config = testServiceConfig({
       DATABASE_URL: testDb.url,
       REDIS_URL: redisUrl,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DEBOUNCE_TIME: '0',
-      MESSAGE_COOLDOWN: '0',
-      DEMO_FLOW: 'false',
-      WORKER_POLL_INTERVAL_MS: '100',
       GOSAC_BASE_URL: gosac.url,
       GOSAC_AUTHORIZATION_KEY: 'INTEGRATION redis-test',
     });

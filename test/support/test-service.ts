@@ -1,4 +1,4 @@
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
@@ -13,17 +13,12 @@ export interface TestService extends RunningService {
 }
 
 /**
- * The whole service (web + worker) in this process on a fresh database, listening on a free
- * port. `env` overrides the test defaults (no debounce, no cooldown, no demo flow).
+ * The configuration of a service under test: a free port on 127.0.0.1, no debounce, no cooldown,
+ * no demo flow, the test admin token, and REDIS_URL when the run has one. `env` overrides it.
  */
-export async function startTestService(
-  env: Record<string, string> = {},
-  existing?: TestDatabase,
-): Promise<TestService> {
-  const testDb = existing ?? (await createTestDatabase());
-  const config = loadConfig({
+export function testServiceConfig(env: Record<string, string>): Config {
+  return loadConfig({
     ADMIN_API_TOKEN: TEST_ADMIN_TOKEN,
-    DATABASE_URL: testDb.url,
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'silent',
@@ -34,6 +29,15 @@ export async function startTestService(
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     ...env,
   });
+}
+
+/** The whole service (web + worker) in this process on a fresh database (see testServiceConfig). */
+export async function startTestService(
+  env: Record<string, string> = {},
+  existing?: TestDatabase,
+): Promise<TestService> {
+  const testDb = existing ?? (await createTestDatabase());
+  const config = testServiceConfig({ DATABASE_URL: testDb.url, ...env });
   const service = await startService(config, {
     logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
   });
