@@ -73,6 +73,17 @@ function restore(flow: CompiledFlow, persisted: unknown): MachineSnapshot {
   }
 }
 
+function withContact(persisted: unknown, contact: Contact | undefined): unknown {
+  if (!contact || persisted === null || typeof persisted !== 'object' || !('context' in persisted)) return persisted;
+  const context = persisted.context as { contact?: Contact } | null;
+  const known = context?.contact;
+  if (!context || !known) return persisted;
+  const name = contact.name || known.name;
+  const number = contact.number || known.number;
+  if (name === known.name && number === known.number) return persisted;
+  return { ...persisted, context: { ...context, contact: { ...known, name, number } } };
+}
+
 /** Rule 1: the first input only wakes the bot up; it is neither keyword-checked nor saved. */
 export function startConversation(flow: CompiledFlow, contact: Contact, firstInput: UserInput): StepResult {
   const [initial] = initialTransition(flow.machine, {
@@ -82,8 +93,12 @@ export function startConversation(flow: CompiledFlow, contact: Contact, firstInp
   return toResult(flow, next, actions);
 }
 
-export function stepConversation(flow: CompiledFlow, persistedSnapshot: unknown, input: UserInput): StepResult {
-  const snapshot = restore(flow, persistedSnapshot);
+/**
+ * `contact`, when given with a name or number, replaces what the conversation knew: GOSAC may send
+ * the name only on a later message, and `{{contact_name}}` must use the newest one.
+ */
+export function stepConversation(flow: CompiledFlow, persistedSnapshot: unknown, input: UserInput, contact?: Contact): StepResult {
+  const snapshot = restore(flow, withContact(persistedSnapshot, contact));
   if (snapshot.status !== 'active') return toResult(flow, snapshot, []);
   const [next, actions] = transition(flow.machine, snapshot, input);
   return toResult(flow, next, actions);

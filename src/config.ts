@@ -66,6 +66,9 @@ const environmentSchema = z.object({
   ALLOWED_ORIGINS: optionalText,
   WORKER_CONCURRENCY: integerFromEnv(1, 100).default(8),
   WORKER_POLL_INTERVAL_MS: integerFromEnv(50, 60_000).default(250),
+  STEP_BATCH_SIZE: integerFromEnv(1, 1_000).default(64),
+  STEP_CONCURRENCY: integerFromEnv(1, 16).default(2),
+  SEND_CONCURRENCY: integerFromEnv(1, 2_000).default(256),
   SHUTDOWN_TIMEOUT: integerFromEnv(1, 600).default(10),
   DEMO_FLOW: booleanFromEnv.default(true),
   RATE_LIMIT_PER_MINUTE: integerFromEnv(0, 1_000_000).default(1200),
@@ -113,6 +116,12 @@ export interface Config {
   readonly worker: {
     readonly concurrency: number;
     readonly pollIntervalMs: number;
+    /** Contacts one step transaction claims at most. */
+    readonly stepBatchSize: number;
+    /** Step batches one process runs at once. */
+    readonly stepConcurrency: number;
+    /** GOSAC calls one process keeps in flight at most. */
+    readonly sendConcurrency: number;
   };
   readonly shutdownTimeoutMs: number;
 }
@@ -181,6 +190,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     worker: Object.freeze({
       concurrency: e.WORKER_CONCURRENCY,
       pollIntervalMs: e.WORKER_POLL_INTERVAL_MS,
+      stepBatchSize: e.STEP_BATCH_SIZE,
+      stepConcurrency: e.STEP_CONCURRENCY,
+      sendConcurrency: e.SEND_CONCURRENCY,
     }),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
   });

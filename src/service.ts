@@ -13,11 +13,14 @@ import { createHttpApp } from './http/app.js';
 import { createAdminRouter } from './http/routes/admin-router.js';
 import { createWebhookRouter } from './http/routes/webhook-routes.js';
 import { createIntakeService } from './conversations/intake-service.js';
+import { createStepEngine, type StepEngine } from './conversations/step-engine.js';
+import { createSendStage, type SendStage } from './deliveries/send-stage.js';
+import { createFlowVersionStore } from './flows/flow-versions.js';
 import { createGosacClient } from './integrations/gosac-client.js';
-import { startWorker, type RunningWorker } from './jobs/worker.js';
 import { createSettingsService } from './settings/settings-service.js';
 import { defaultSettings } from './settings/setting-definitions.js';
 import { createLogger, type Logger } from './shared/logger.js';
+import { createPgListener } from './shared/pg-listener.js';
 import {
   createInProcessSharedState,
   createRedisSharedState,
@@ -90,20 +93,54 @@ export async function startService(baseConfig: Config, options: StartOptions = {
     const gosac = createGosacClient({ ...config.gosac, production: config.production, logger });
     if (!gosac.live) logger.warn('GOSAC_AUTHORIZATION_KEY not set: replies are logged and stored as dry_run');
 
-    let worker: RunningWorker | undefined;
+    // The worker role: the step engine and the send stage, two loops woken by NOTIFY (ADR 0004).
+    let engine: StepEngine | undefined;
+    let sendStage: SendStage | undefined;
     if (config.role !== 'web') {
-      worker = await startWorker({ ...deps, gosac });
-      // Half the shutdown budget for running jobs; the rest closes pools and the database.
-      const jobGraceMs = Math.max(500, Math.floor(config.shutdownTimeoutMs / 2));
-      cleanups.push(() => worker!.stop(jobGraceMs));
+      const listener = createPgListener(databaseUrl, logger.child({ component: 'pg-listener' }));
+      cleanups.push(() => listener.close());
+      sendStage = createSendStage({
+        db,
+        gosac,
+        logger,
+        listener,
+        options: {
+          concurrency: config.worker.sendConcurrency,
+          claimBatch: config.worker.sendConcurrency,
+          leaseMs: config.gosac.timeoutMs + 5_000,
+          idlePollMs: config.worker.pollIntervalMs * 4,
+        },
+      });
+      const stage = sendStage;
+      engine = createStepEngine({
+        ...deps,
+        flowVersions: createFlowVersionStore(deps),
+        listener,
+        options: {
+          batchSize: config.worker.stepBatchSize,
+          concurrency: config.worker.stepConcurrency,
+          idlePollMs: config.worker.pollIntervalMs * 4,
+        },
+        onReplies: () => stage.poke(),
+      });
+      await sendStage.start();
+      await engine.start();
+      const running = engine;
+      // Steps first, so their last replies are in the outbox; then half the budget for GOSAC calls.
+      const sendGraceMs = Math.max(500, Math.floor(config.shutdownTimeoutMs / 2));
+      cleanups.push(async () => {
+        await running.stop();
+        await stage.stop(sendGraceMs);
+      });
     }
+    const workerRunning = () => (engine?.running() ?? false) && (sendStage?.running() ?? false);
 
     let url: string | undefined;
     if (config.role !== 'worker') {
-      const intake = createIntakeService(deps);
+      const intake = createIntakeService({ ...deps, onQueued: engine ? () => engine?.poke() : undefined });
       const app = createHttpApp(deps, [
         createWebhookRouter({ ...deps, intake }),
-        createAdminRouter({ ...deps, workerRunning: () => worker?.running() ?? false }),
+        createAdminRouter({ ...deps, workerRunning }),
       ]);
       const handle = app.callback();
       let draining = false;

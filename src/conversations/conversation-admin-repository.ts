@@ -54,14 +54,28 @@ export async function updateConversation(
 
 export async function logConversationChange(
   db: Runner,
-  entry: { action: string; before: ConversationControlRow; after: ConversationControlRow },
+  entry: { action: string; before: ConversationControlRow; after: ConversationControlRow; cancelledReplies: number },
 ): Promise<void> {
   await db('activity_logs').insert({
     conversation_id: entry.before.id,
     contact_id: entry.before.contact_id,
     actor: 'admin',
     action: entry.action,
+    details: entry.cancelledReplies > 0 ? JSON.stringify({ cancelled_replies: entry.cancelledReplies }) : null,
     before: JSON.stringify(entry.before),
     after: JSON.stringify(entry.after),
   });
+}
+
+/**
+ * Cancels the contact's replies that are still waiting to go out. One already handed to GOSAC (its
+ * send lease is running) cannot be called back and is left to finish.
+ */
+export async function cancelPendingReplies(db: Runner, contactId: number, because: string): Promise<number> {
+  const result = (await db.raw(
+    `UPDATE message_history SET status = 'cancelled', last_error = :because
+      WHERE contact_id = :contactId AND status = 'pending' AND (claimed_until IS NULL OR claimed_until <= now())`,
+    { contactId, because },
+  )) as { rowCount: number | null };
+  return result.rowCount ?? 0;
 }

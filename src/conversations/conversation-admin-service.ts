@@ -1,8 +1,9 @@
 import type { Knex } from 'knex';
 import type { Database } from '../db/knex.js';
-import { lockContact } from '../jobs/job-queue.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
+import { lockContactForStep } from './contact-lock.js';
 import {
+  cancelPendingReplies,
   findConversation,
   logConversationChange,
   updateConversation,
@@ -28,6 +29,8 @@ interface Change {
   /** Throws a ConflictError when the change does not apply to the conversation as it is. */
   readonly check?: (row: ConversationControlRow) => void;
   readonly values: (db: Knex.Transaction) => Record<string, unknown>;
+  /** The bot stops talking to the contact: replies it had not sent yet are cancelled (ADR 0004). */
+  readonly silences?: boolean;
 }
 
 const requireActive = (row: ConversationControlRow) => {
@@ -46,24 +49,26 @@ export function createConversationAdminService(deps: { readonly db: Database }):
     await deps.db.transaction(async (trx) => {
       const found = await findConversation(trx, id);
       if (!found) throw new NotFoundError(`conversation ${id} not found`);
-      await lockContact(trx, 'process', found.contact_id);
+      await lockContactForStep(trx, found.contact_id);
       const before = await findConversation(trx, id, true);
       if (!before) throw new NotFoundError(`conversation ${id} not found`);
       requireActive(before);
       change.check?.(before);
       const after = await updateConversation(trx, id, change.values(trx));
-      await logConversationChange(trx, { action: change.action, before, after });
+      const cancelled = change.silences ? await cancelPendingReplies(trx, before.contact_id, change.action) : 0;
+      await logConversationChange(trx, { action: change.action, before, after, cancelledReplies: cancelled });
     });
   }
 
   const ending = (reason: string) => () => ({ is_active: false, closed_reason: reason, bot_paused_at: null });
 
   return {
-    close: (id) => apply(id, { action: 'conversation.closed_by_admin', values: ending('closed_by_admin') }),
-    reset: (id) => apply(id, { action: 'conversation.reset', values: ending('reset') }),
+    close: (id) => apply(id, { action: 'conversation.closed_by_admin', values: ending('closed_by_admin'), silences: true }),
+    reset: (id) => apply(id, { action: 'conversation.reset', values: ending('reset'), silences: true }),
     pause: (id) =>
       apply(id, {
         action: 'conversation.paused',
+        silences: true,
         check: (row) => {
           if (row.bot_paused_at) throw new ConflictError(`conversation ${row.id} is already paused`);
         },

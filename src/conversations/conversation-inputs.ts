@@ -1,5 +1,5 @@
 import type { FileInput, UserInput } from '../../machines/index.js';
-import type { InboxRow } from './conversation-repository.js';
+import type { InboxRow } from './step-repository.js';
 
 export interface BatchInput {
   readonly input: UserInput;

@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 import type { CoreDeps } from '../app-deps.js';
 import { isDatabaseUnavailable } from '../db/database-errors.js';
-import { PROCESS_CONTACT_JOB_SPECS } from '../jobs/job-queue.js';
 import { createBatcher, type BatcherOptions } from '../shared/batcher.js';
 import { describeIssues } from '../shared/errors.js';
+import { INBOX_CHANNEL } from '../shared/wake-channels.js';
 import { eventTypeOf, webhookPayloadSchema, type WebhookMessage } from './webhook-payload.js';
 
 export interface IntakeAnswer {
@@ -37,56 +37,58 @@ type Outcome = 'queued' | 'duplicate' | { readonly error: unknown };
  */
 export const INTAKE_BATCH: BatcherOptions = { maxSize: 64, maxInFlight: 1 };
 
-// Every message in the batch with its row, and the debounce job of every contact with a new row,
-// in ONE statement: atomic on its own, so the rows and their jobs commit together or not at all.
-// Rows go in arrival order (the inbox is read in id order); a contact with several new rows gets
-// one job, with the delay of its latest one. Answers the ids that were new.
-const STORE_AND_QUEUE = `WITH input AS (
-    SELECT * FROM unnest(?::bigint[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],
-                         ?::text[], ?::double precision[])
+// Every message in the batch with its row, in ONE statement: rows go in arrival order (the inbox
+// is read in id order), each due once its contact's debounce window has passed (the step engine
+// takes a contact when none of its rows is due later: the newest message decides), and one NOTIFY
+// wakes the step engines when anything was new. Answers the ids that were new.
+const STORE = `WITH input AS (
+    SELECT * FROM unnest(:contact::bigint[], :ticket::bigint[], :body::text[], :mediaType::text[], :mediaUrl::text[],
+                         :mediaPath::text[], :name::text[], :number::text[], :messageId::text[],
+                         :delayMs::double precision[])
       WITH ORDINALITY AS input(contact_id, ticket_id, body, media_type, media_url, media_path, contact_name,
                                contact_number, gosac_message_id, delay_ms, position)
   ), inserted AS (
     INSERT INTO message_history
       (contact_id, ticket_id, direction, body, media_type, media_url, media_path,
-       contact_name, contact_number, gosac_message_id, status)
+       contact_name, contact_number, gosac_message_id, status, due_at)
     SELECT contact_id, ticket_id, 'inbound', body, media_type, media_url, media_path,
-           contact_name, contact_number, gosac_message_id, 'received'
+           contact_name, contact_number, gosac_message_id, 'received', now() + delay_ms * interval '1 millisecond'
     FROM input ORDER BY position
     ON CONFLICT (gosac_message_id) DO NOTHING
     RETURNING gosac_message_id
-  ), latest AS (
-    SELECT DISTINCT ON (input.contact_id) input.contact_id, input.delay_ms
-    FROM inserted JOIN input USING (gosac_message_id)
-    ORDER BY input.contact_id, input.position DESC
-  ), specs AS (
-    SELECT ${PROCESS_CONTACT_JOB_SPECS} AS specs FROM latest
+  ), woken AS (
+    SELECT pg_notify('${INBOX_CHANNEL}', '') FROM (SELECT 1 FROM inserted LIMIT 1) any_new
   )
-  SELECT (SELECT array_agg(gosac_message_id) FROM inserted) AS inserted,
-         (SELECT count(*) FROM graphile_worker.add_jobs(specs.specs, false)) AS jobs
-  FROM specs WHERE specs.specs IS NOT NULL`;
+  SELECT (SELECT array_agg(gosac_message_id) FROM inserted) AS inserted, (SELECT count(*) FROM woken) AS woken`;
 
-export function createIntakeService(deps: CoreDeps, batch: BatcherOptions = INTAKE_BATCH): IntakeService {
+export interface IntakeDeps extends CoreDeps {
+  /** Told after new messages committed, when this process also runs the step engine. */
+  readonly onQueued?: () => void;
+}
+
+export function createIntakeService(deps: IntakeDeps, batch: BatcherOptions = INTAKE_BATCH): IntakeService {
   const log = deps.logger.child({ component: 'intake' });
 
   /** Stores and queues messages with distinct ids; answers the ids that were new. */
   async function storeAndQueue(items: readonly Accepted[]): Promise<Set<string>> {
     // node-postgres sends a JS array as one PostgreSQL array parameter.
     const column = <T>(pick: (item: Accepted) => T) => items.map(pick) as Knex.Value;
-    const result = await deps.db.raw(STORE_AND_QUEUE, [
-      column((item) => item.message.contactId),
-      column((item) => ticketIdOf(item.message)),
-      column((item) => item.message.body),
-      column((item) => item.mediaType),
-      column((item) => item.message.mediaUrl),
-      column((item) => item.message.mediaPath),
-      column((item) => item.message.contact?.name ?? null),
-      column((item) => item.message.contact?.number ?? null),
-      column((item) => item.id),
-      column((item) => item.debounceMs),
-    ]);
+    const result = await deps.db.raw(STORE, {
+      contact: column((item) => item.message.contactId),
+      ticket: column((item) => ticketIdOf(item.message)),
+      body: column((item) => item.message.body),
+      mediaType: column((item) => item.mediaType),
+      mediaUrl: column((item) => item.message.mediaUrl),
+      mediaPath: column((item) => item.message.mediaPath),
+      name: column((item) => item.message.contact?.name ?? null),
+      number: column((item) => item.message.contact?.number ?? null),
+      messageId: column((item) => item.id),
+      delayMs: column((item) => item.debounceMs),
+    });
     const row = (result as { rows: Array<{ inserted: string[] | null }> }).rows[0];
-    return new Set(row?.inserted ?? []);
+    const inserted = new Set(row?.inserted ?? []);
+    if (inserted.size > 0) deps.onQueued?.();
+    return inserted;
   }
 
   // One batch = the webhooks that reached this step while the previous batch was being written.

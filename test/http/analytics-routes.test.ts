@@ -1,7 +1,7 @@
 // GET /api/analytics/*: figures over rows with known timestamps, and a funnel over conversations
 // the real runtime played through.
 import { expect } from 'chai';
-import { createConversationRuntime } from '../../src/conversations/conversation-runtime.js';
+import { createTestStepEngine } from '../support/test-step-engine.js';
 import { insertFlow, insertInbound, type InsertedFlow } from '../support/flow-builder.js';
 import { startHttpTestApp, type HttpTestApp } from './http-test-app.js';
 
@@ -165,7 +165,7 @@ describe('admin API: analytics', () => {
 
   describe('GET /api/analytics/funnel/:flowId', () => {
     before(async () => {
-      const runtime = createConversationRuntime(app.deps);
+      const engine = createTestStepEngine(app.deps);
       const play = async (...inputs: Array<string | { file: string }>) => {
         contact += 1;
         for (const input of inputs) {
@@ -175,7 +175,7 @@ describe('admin API: analytics', () => {
               ? { contactId: contact, body: input }
               : { contactId: contact, body: input.file, mediaType: 'application', mediaPath: input.file },
           );
-          await runtime.processContact(contact);
+          await engine.runBatch();
         }
         return contact;
       };

@@ -1,0 +1,48 @@
+import type { Effect } from '../../machines/index.js';
+import { activityEffects } from './activity-effects.js';
+import { fileReceivedEffect } from './file-received-effect.js';
+import { sendEffect } from './send-effect.js';
+import type { ConversationRef, StepWrites } from './step-writes.js';
+
+/** What a step knows when it turns one of its effects into rows. */
+export interface EffectContext {
+  readonly conversation: ConversationRef;
+  readonly contact: { readonly id: number; readonly name: string; readonly number: string; readonly ticketId: number | null };
+  /** The inbox row a file input came from, for received_files. */
+  readonly inputRowId: number;
+  /** Due time of the next reply (cooldown, each message's delay): one clock per contact and batch. */
+  readonly replyClock: ReplyClock;
+}
+
+export interface ReplyClock {
+  /** The due time of a reply with `delayMs`; the first reply of a step waits out the cooldown. */
+  nextDue(delayMs: number): Date;
+}
+
+/**
+ * One kind of effect: where it is written, who carries it out, how it is retried and where its
+ * failures are listed (docs/decisions/0005). `collect` only adds rows to the batch's write set:
+ * nothing is written or sent until the whole step commits.
+ */
+export interface EffectKind<K extends Effect['kind']> {
+  readonly row: string;
+  readonly executor: string;
+  readonly retry: string;
+  readonly failures: string;
+  collect(effect: Extract<Effect, { kind: K }>, context: EffectContext, writes: StepWrites): void;
+}
+
+/** Exhaustive: a new kind in machines/effects.ts does not compile until it has an entry here. */
+export type EffectRegistry = { readonly [K in Effect['kind']]: EffectKind<K> };
+
+export const effectRegistry: EffectRegistry = {
+  send: sendEffect,
+  file_received: fileReceivedEffect,
+  ...activityEffects,
+};
+
+export function collectEffect(effect: Effect, context: EffectContext, writes: StepWrites): void {
+  // The registry's mapped type pairs each kind with its own handler; TypeScript cannot follow
+  // that through a union, hence the one cast.
+  (effectRegistry[effect.kind] as EffectKind<Effect['kind']>).collect(effect as never, context, writes);
+}

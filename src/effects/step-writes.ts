@@ -1,0 +1,55 @@
+// What one batch of steps leaves behind, gathered in memory and written by one set-based
+// statement (src/conversations/step-repository.ts). Conversations started in the batch have no
+// id yet: rows refer to a ConversationRef whose id is filled in when the batch is written.
+
+export interface ConversationRef {
+  /** 0 until a new conversation's id is allocated by the batch's write. */
+  id: number;
+}
+
+export interface OutboxRow {
+  readonly conversation: ConversationRef;
+  readonly contactId: number;
+  readonly ticketId: number | null;
+  readonly contactName: string | null;
+  readonly contactNumber: string | null;
+  readonly body: string;
+  readonly flowMessageId: number;
+  readonly reason: string;
+  readonly dueAt: Date;
+}
+
+export interface ReceivedFileRow {
+  readonly conversation: ConversationRef;
+  readonly messageHistoryId: number;
+  readonly contactId: number;
+  readonly flowMessageId: number;
+  readonly fileName: string;
+  readonly fileType: string;
+  readonly mimeType: string | null;
+  readonly mediaUrl: string | null;
+  readonly mediaPath: string | null;
+}
+
+export interface ActivityRow {
+  readonly conversation: ConversationRef | null;
+  readonly contactId: number;
+  readonly action: string;
+  readonly details: Record<string, unknown> | null;
+}
+
+export interface StepWrites {
+  readonly outbox: OutboxRow[];
+  readonly receivedFiles: ReceivedFileRow[];
+  readonly activity: ActivityRow[];
+}
+
+export function emptyStepWrites(): StepWrites {
+  return { outbox: [], receivedFiles: [], activity: [] };
+}
+
+export function appendStepWrites(target: StepWrites, source: StepWrites): void {
+  target.outbox.push(...source.outbox);
+  target.receivedFiles.push(...source.receivedFiles);
+  target.activity.push(...source.activity);
+}
