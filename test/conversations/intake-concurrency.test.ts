@@ -10,6 +10,9 @@ import { createWebhookRouter } from '../../src/http/routes/webhook-routes.js';
 import { buildTestDeps } from '../support/test-deps.js';
 import type { TestDatabase } from '../support/test-database.js';
 import { textMessage } from '../support/webhook-payloads.js';
+import { eventually } from '../support/eventually.js';
+import { createPgListener } from '../../src/shared/pg-listener.js';
+import { INBOX_CHANNEL } from '../../src/shared/wake-channels.js';
 
 describe('webhook intake under concurrency (group commit)', () => {
   let deps: CoreDeps & { testDb: TestDatabase };
@@ -37,16 +40,17 @@ describe('webhook intake under concurrency (group commit)', () => {
     });
     return { status: response.status, body: (await response.json()) as { status?: string; errors?: string[] } };
   };
-  const jobsOf = async (contactIds: number[]) =>
+  /** Per contact with waiting messages: how many, and when the contact is due (its newest window). */
+  const inboxOf = async (contactIds: number[]) =>
     (
       await deps.db.raw(
-        `SELECT key, count(*)::int AS n, min(run_at) AS run_at FROM graphile_worker.jobs
-         WHERE key = ANY(?::text[]) GROUP BY key`,
-        [contactIds.map((id) => `contact:${id}`)],
+        `SELECT contact_id::int AS contact_id, count(*)::int AS n, max(due_at) AS due_at FROM message_history
+         WHERE status = 'received' AND contact_id = ANY(?::bigint[]) GROUP BY contact_id`,
+        [contactIds],
       )
-    ).rows as Array<{ key: string; n: number; run_at: Date }>;
+    ).rows as Array<{ contact_id: number; n: number; due_at: Date }>;
 
-  it('answers 200 concurrent webhooks with repeated ids and contacts correctly, one job per contact', async () => {
+  it('answers 200 concurrent webhooks with repeated ids and contacts correctly', async () => {
     const contacts = Array.from({ length: 20 }, (_, index) => 710_000 + index);
     // An id stored before the burst: every copy of it in the burst is a duplicate.
     const earlier = textMessage({ contactId: contacts[0]! }, 'antes');
@@ -82,20 +86,20 @@ describe('webhook intake under concurrency (group commit)', () => {
     const bodyOf = new Map(rows.map((row: { gosac_message_id: string; body: string }) => [row.gosac_message_id, row.body]));
     for (const payload of distinct) expect(bodyOf.get(payload.data.id)).to.equal(payload.data.body);
 
-    // One debounce job per contact.
-    const jobs = await jobsOf(contacts);
-    expect(jobs).to.have.length(contacts.length);
-    expect(jobs.every((job) => job.n === 1)).to.equal(true);
+    // Every contact waits in the inbox with its own messages.
+    const inbox = await inboxOf(contacts);
+    expect(inbox.map((row) => row.contact_id)).to.have.members(contacts);
+    expect(inbox.reduce((sum, row) => sum + row.n, 0)).to.equal(151);
   });
 
-  it('stores every message of a burst from one contact, with one job', async () => {
+  it('stores every message of a burst from one contact', async () => {
     const contactId = 720_001;
     const messages = Array.from({ length: 30 }, (_, index) => textMessage({ contactId }, `parte ${index}`));
     const answers = await Promise.all(messages.map((payload) => post(payload)));
     expect(answers.every((response) => response.body.status === 'queued')).to.equal(true);
     const stored = await deps.db('message_history').where({ contact_id: contactId }).orderBy('id').pluck('body');
     expect(stored).to.have.members(messages.map((payload) => payload.data.body));
-    expect((await jobsOf([contactId]))[0]?.n).to.equal(1);
+    expect((await inboxOf([contactId]))[0]?.n).to.equal(30);
   });
 
   it('stores the messages of one batch in the order they reached it (the inbox is read in id order)', async () => {
@@ -125,37 +129,41 @@ describe('webhook intake under concurrency (group commit)', () => {
     expect(await deps.db('message_history').where({ contact_id: contactId })).to.have.length(1);
   });
 
-  it('moves the run_at of the contact\'s job to now + DEBOUNCE_TIME on each new message', async () => {
+  it('pushes the contact\'s due time to now + DEBOUNCE_TIME with each new message', async () => {
     const contactId = 720_002;
     await post(textMessage({ contactId }, 'um'));
-    const [first] = await jobsOf([contactId]);
+    const [first] = await inboxOf([contactId]);
     await new Promise((resolve) => setTimeout(resolve, 300));
     await post(textMessage({ contactId }, 'dois'));
-    const [second] = await jobsOf([contactId]);
-    expect(second!.n).to.equal(1);
-    expect(second!.run_at.getTime() - first!.run_at.getTime()).to.be.within(250, 1_000);
+    const [second] = await inboxOf([contactId]);
+    expect(second!.n).to.equal(2);
+    expect(second!.due_at.getTime() - first!.due_at.getTime()).to.be.within(250, 1_000);
     const seconds = (await deps.db.raw(
-      "SELECT extract(epoch from run_at - now()) AS s FROM graphile_worker.jobs WHERE key = ?",
-      [`contact:${contactId}`],
+      "SELECT extract(epoch from max(due_at) - now()) AS s FROM message_history WHERE contact_id = ? AND status = 'received'",
+      [contactId],
     )).rows[0].s;
     expect(Number(seconds)).to.be.within(1.5, 2.1);
   });
 
-  it('queues a fresh job when the contact\'s job is already running (replace mode)', async () => {
-    const contactId = 720_003;
-    await post(textMessage({ contactId }, 'um'));
-    await deps.db.raw(
-      "UPDATE graphile_worker._private_jobs SET locked_at = now(), locked_by = 'test-worker' WHERE key = ?",
-      [`contact:${contactId}`],
-    );
-    expect((await post(textMessage({ contactId }, 'dois'))).body).to.deep.equal({ status: 'queued' });
-    const jobs = (await deps.db.raw(
-      "SELECT key, locked_at FROM graphile_worker._private_jobs WHERE payload->>'contactId' = ? ORDER BY id",
-      [String(contactId)],
-    )).rows as Array<{ key: string | null; locked_at: Date | null }>;
-    expect(jobs).to.have.length(2);
-    expect(jobs[0]).to.include({ key: null });
-    expect(jobs[1]).to.include({ key: `contact:${contactId}`, locked_at: null });
+  it('wakes the step engines of every process with one NOTIFY per batch that stored something', async () => {
+    const listener = createPgListener(deps.databaseUrl, deps.logger);
+    let notified = 0;
+    await listener.listen(INBOX_CHANNEL, () => {
+      notified += 1;
+    });
+    try {
+      const contactId = 720_003;
+      expect((await post(textMessage({ contactId }, 'um'))).body).to.deep.equal({ status: 'queued' });
+      await eventually(async () => void expect(notified).to.equal(1), 2_000, 20);
+      const duplicate = textMessage({ contactId }, 'dois');
+      await post(duplicate);
+      await eventually(async () => void expect(notified).to.equal(2), 2_000, 20);
+      await post(duplicate);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(notified, 'a duplicate stores nothing and wakes nobody').to.equal(2);
+    } finally {
+      await listener.close();
+    }
   });
 
   it('answers one webhook whose row the database refuses on its own, without failing its batch', async () => {
@@ -176,8 +184,8 @@ describe('webhook intake under concurrency (group commit)', () => {
         else expect(response).to.deep.equal({ status: 200, body: { status: 'queued' } });
       });
       expect(await deps.db('message_history').whereIn('contact_id', contacts)).to.have.length(19);
-      const jobs = await jobsOf(contacts);
-      expect(jobs.map((job) => job.key)).to.have.members(contacts.filter((_, index) => index !== 7).map((id) => `contact:${id}`));
+      const inbox = await inboxOf(contacts);
+      expect(inbox.map((row) => row.contact_id)).to.have.members(contacts.filter((_, index) => index !== 7));
     } finally {
       await deps.db.raw('DROP TRIGGER refuse_boom ON message_history');
       await deps.db.raw('DROP FUNCTION refuse_boom()');

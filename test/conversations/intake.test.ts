@@ -89,12 +89,12 @@ describe('webhook intake (SPEC §3)', () => {
       contact_name: 'Maria Souza',
       contact_number: '5511987650000',
     });
-    const jobs = await harness.deps.db.raw(
-      "SELECT task_identifier, key, run_at - now() AS wait, extract(epoch from run_at - now()) AS seconds FROM graphile_worker.jobs WHERE key = 'contact:51001'",
+    // Due once the contact has been quiet for DEBOUNCE_TIME (2 s by default).
+    const due = await harness.deps.db.raw(
+      'SELECT extract(epoch from due_at - created_at) AS seconds FROM message_history WHERE gosac_message_id = ?',
+      [payload.data.id],
     );
-    expect(jobs.rows).to.have.length(1);
-    expect(jobs.rows[0].task_identifier).to.equal('process_contact');
-    expect(Number(jobs.rows[0].seconds)).to.be.within(1, 2.1);
+    expect(Number(due.rows[0].seconds)).to.be.within(1.99, 2.01);
   });
 
   it('answers a seen message id with "duplicate" and keeps one row', async () => {
@@ -123,16 +123,18 @@ describe('webhook intake (SPEC §3)', () => {
     });
   });
 
-  it('keeps one debounce job per contact for a burst, pushed back by each message', async () => {
+  it('makes a burst due only after its newest message\'s debounce window', async () => {
     for (const text of ['a', 'b', 'c']) {
       const payload = withFreshId(fixture('text'));
       payload.data.contactId = 61001;
       payload.data.body = text;
       expect((await harness.post(payload)).body).to.deep.equal({ status: 'queued' });
     }
-    const jobs = await harness.deps.db.raw("SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE key = 'contact:61001'");
-    expect(jobs.rows[0].n).to.equal(1);
-    expect(await harness.deps.db('message_history').where({ contact_id: 61001 })).to.have.length(3);
+    const rows = await harness.deps.db('message_history').where({ contact_id: 61001 }).orderBy('id');
+    expect(rows.map((row) => row.body)).to.deep.equal(['a', 'b', 'c']);
+    // Each row's due time is its arrival + the window: the last one decides when the contact is due.
+    const dues = rows.map((row) => new Date(row.due_at).getTime());
+    expect(dues[2]).to.be.at.least(dues[0]!);
   });
 
   it('accepts numeric strings for ids and nulls for optional fields', async () => {
