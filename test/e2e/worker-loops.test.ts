@@ -1,4 +1,4 @@
-// The whole service (webhook → process_contact → deliver_contact) against the fake GOSAC.
+// The whole service (webhook → step engine → send stage) against the fake GOSAC.
 import { expect } from 'chai';
 import { startFakeGosac, type FakeGosac } from '../support/fake-gosac.js';
 import { insertFlow, insertInbound } from '../support/flow-builder.js';
@@ -71,18 +71,37 @@ describe('worker: processing and delivery', function () {
     expect(first).to.include({ status: 'sent', attempts: 3 });
   });
 
-  it('answers input that arrives during a delayed chain only after the chain, to the right prompt', async () => {
+  it('answers input that arrives during a delayed chain at once; the rest of the chain is superseded', async () => {
     const who = contact();
     await service.webhook(textMessage(who, 'oi'));
     await gosac.waitForMessages(`/messages/${who.ticketId}`, 1);
+    const sentAt = Date.now();
     await service.webhook(textMessage(who, '1'));
-    const sent = await gosac.waitForMessages(`/messages/${who.ticketId}`, 4);
-    expect(sent.map((request) => request.body.body)).to.deep.equal([
-      'Olá, Joana!',
-      'Carregando...',
-      'Escolha: 1 ou 2',
-      'Você escolheu um.',
-    ]);
+    const sent = await gosac.waitForMessages(`/messages/${who.ticketId}`, 2);
+    expect(sent.map((request) => request.body.body)).to.deep.equal(['Olá, Joana!', 'Você escolheu um.']);
+    // Not held behind the chain's delays (1 s and 1 s more).
+    expect(sent[1]!.receivedAt - sentAt).to.be.below(900);
+    await new Promise((resolve) => setTimeout(resolve, 2_200));
+    expect(gosac.requestsTo(`/messages/${who.ticketId}`)).to.have.length(2);
+    const statuses = await service.testDb.db('message_history')
+      .where({ contact_id: who.contactId, direction: 'outbound' })
+      .orderBy('id')
+      .pluck('status');
+    expect(statuses).to.deep.equal(['sent', 'cancelled', 'cancelled', 'sent']);
+  });
+
+  it('never lets a reply delayed by a day hold back a keyword', async () => {
+    const who = contact();
+    // A reply of an earlier step, due tomorrow (a message with delay_seconds 86400).
+    const [row] = await service.testDb.db('message_history').insert({
+      contact_id: who.contactId, ticket_id: who.ticketId, direction: 'outbound', body: 'Amanhã!', status: 'pending',
+      due_at: new Date(Date.now() + 86_400_000),
+    }).returning('id');
+    await service.webhook(textMessage(who, 'menu'));
+    const sent = await gosac.waitForMessages(`/messages/${who.ticketId}`, 1, 5_000);
+    expect(sent[0]!.body.body).to.equal('Olá, Joana!');
+    const [delayed] = await service.testDb.db('message_history').where({ id: row.id });
+    expect(delayed).to.include({ status: 'cancelled', last_error: 'superseded by a newer input' });
   });
 });
 
@@ -132,7 +151,7 @@ describe('worker: debounce and recovery', function () {
     ]);
   });
 
-  it('picks up inbox and outbox rows left without a job (a worker killed mid-job)', async () => {
+  it('picks up inbox and outbox rows a killed worker left behind, at start', async () => {
     const testDb = await createTestDatabase();
     await insertFlow(testDb.db, [{ name: 'Só', messages: [{ text: 'Recuperado, {{contact_name}}.' }] }]);
     await insertInbound(testDb.db, { contactId: 50_001, ticketId: 50_101, body: 'oi', name: 'Rita' });
