@@ -137,7 +137,8 @@ export function createFlowAdminService(deps: { readonly db: Database }): FlowAdm
         return result;
       });
     } catch (error) {
-      // Two requests moving the default at the same moment: the index lets one win.
+      // Admin writes are serialised by FLOW_WRITE_LOCK; another writer (a hand edit, a migration)
+      // moving the default at the same moment still meets the index, which lets one win.
       if (isUniqueViolation(error, 'flows_one_active_default')) {
         throw new ConflictError('is_default: another flow was made the default at the same moment; try again');
       }
