@@ -1,5 +1,6 @@
 import type { Database } from '../db/knex.js';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.js';
+import { checkDefaultFlow, DefaultFlowWouldBreakError, problemsIntroduced } from './default-flow-health.js';
 import {
   activeChildIdsInOrder,
   activeChildSubflowIds,
@@ -38,6 +39,8 @@ import type {
 } from './flow-admin-schemas.js';
 
 const ACTOR = 'admin';
+/** Serialises the admin's flow writes, so two of them cannot each leave half of a breaking change. */
+const FLOW_WRITE_LOCK = 'SELECT pg_advisory_xact_lock(727274, 3)';
 const nouns: Record<FlowTable, string> = {
   flow_templates: 'template',
   flows: 'flow',
@@ -110,16 +113,32 @@ function given(input: Record<string, unknown>): Record<string, unknown> {
 
 /**
  * Flow CRUD for the admin API: checks parents, keeps one active default flow, refuses subflow
- * cycles, and records every write in activity_logs within the same transaction.
+ * cycles, refuses writes that would leave the default flow unable to compile (contacts would go
+ * unanswered), and records every write in activity_logs within the same transaction.
  */
 export function createFlowAdminService(deps: { readonly db: Database }): FlowAdminService {
   const { db } = deps;
 
+  /**
+   * Every write runs here. After the work, still inside its transaction, the default flow is
+   * loaded and compiled as the write leaves it; a write that breaks it (problemsIntroduced) is
+   * rolled back and answered 400 with the compile problems. Drafts that are not the default may
+   * be broken: GET /api/flows/:id/validate tells.
+   */
   async function write<T>(work: (trx: Queryable) => Promise<T>): Promise<T> {
     try {
-      return await db.transaction(work);
+      return await db.transaction(async (trx) => {
+        await trx.raw(FLOW_WRITE_LOCK);
+        const before = await checkDefaultFlow(trx);
+        const result = await work(trx);
+        const after = await checkDefaultFlow(trx);
+        const problems = problemsIntroduced(before, after);
+        if (problems && after.status === 'broken') throw new DefaultFlowWouldBreakError(after.flowId, problems);
+        return result;
+      });
     } catch (error) {
-      // Two requests moving the default at the same moment: the index lets one win.
+      // Admin writes are serialised by FLOW_WRITE_LOCK; another writer (a hand edit, a migration)
+      // moving the default at the same moment still meets the index, which lets one win.
       if (isUniqueViolation(error, 'flows_one_active_default')) {
         throw new ConflictError('is_default: another flow was made the default at the same moment; try again');
       }

@@ -52,6 +52,7 @@ export const findingSchema = z.object({
 });
 export const validationReportSchema = z.object({
   flow_id: z.int(),
+  is_default: z.boolean().describe('the active default flow: when it does not compile, new contacts go unanswered'),
   compiles: z.boolean(),
   valid: z.boolean().describe('true when there is no finding of severity error'),
   findings: z.array(findingSchema),
@@ -109,8 +110,10 @@ export function createFlowTooling(deps: { readonly db: Database }): FlowTooling 
 
     async validate(flowId) {
       const findings = validateFlow(await draft(flowId));
+      const flow = (await deps.db('flows').where({ id: flowId }).first('is_default')) as { is_default: boolean } | undefined;
       return {
         flow_id: flowId,
+        is_default: flow?.is_default === true,
         compiles: !findings.some((finding) => finding.kind === 'compile_error'),
         valid: !findings.some((finding) => finding.severity === 'error'),
         findings: findings.map((finding) => ({

@@ -164,6 +164,42 @@ describe('admin API: PATCH, reorder, cascades and flow tooling', () => {
       expect((await app.api('GET', '/api/flows/999999/validate')).status).to.equal(404);
     });
 
+    it('GET /validate lists compile errors of a flow edited into a state that does not compile, and says whether it is the default', async () => {
+      const { flowId, ids } = await flowWith([
+        { name: 'a', messages: [{ message_text: 'A', wait_for_response: false }] },
+        { name: 'b', messages: [{ message_text: 'B', wait_for_response: false }] },
+      ]);
+      const fine = await app.api('GET', `/api/flows/${flowId}/validate`);
+      expect(fine.body).to.include({ flow_id: flowId, is_default: false, compiles: true });
+
+      // Each subflow falls back to the other when its chain ends: the messages loop forever. The
+      // API refuses such parents, so the edit is made in the table, as an old row would hold it.
+      const [a, b] = ids as [number, number];
+      await app.deps.db('subflows').where({ id: a }).update({ parent_subflow_id: b });
+      await app.deps.db('subflows').where({ id: b }).update({ parent_subflow_id: a });
+      const loop = await app.api('GET', `/api/flows/${flowId}/validate`);
+      expect(loop.status).to.equal(200);
+      expect(loop.body).to.include({ flow_id: flowId, is_default: false, compiles: false, valid: false });
+      const compileErrors = loop.body.findings.filter((finding: any) => finding.kind === 'compile_error');
+      expect(compileErrors).to.have.length(1);
+      expect(compileErrors[0]).to.include({ severity: 'error' });
+      expect(compileErrors[0].message).to.match(/^messages that wait for nothing form a loop: subflow \d+ message \d+ -> /);
+
+      // Through the API: a draft loses its last message.
+      const single = await flowWith([{ name: 'só', messages: [{ message_text: 'Só' }] }]);
+      const [messageId] = (await app.api('GET', `/api/subflows/${single.ids[0]}/messages`)).body.map((row: any) => row.id);
+      expect((await app.api('DELETE', `/api/flow-messages/${messageId}`)).status).to.equal(200);
+      const empty = await app.api('GET', `/api/flows/${single.flowId}/validate`);
+      expect(empty.body).to.include({ compiles: false, valid: false });
+      expect(empty.body.findings).to.deep.include({ kind: 'compile_error', severity: 'error', message: 'no subflow has messages' });
+
+      // The default flow broken behind the API's back says it is the default.
+      await app.deps.db('flows').update({ is_default: false });
+      await app.deps.db('flows').where({ id: flowId }).update({ is_default: true });
+      expect((await app.api('GET', `/api/flows/${flowId}/validate`)).body).to.include({ is_default: true, compiles: false });
+      await app.deps.db('flows').where({ id: flowId }).update({ is_default: false });
+    });
+
     it('POST /preview answers per input, touches nothing, and validates its body', async () => {
       const { flowId } = await flowWith([
         { name: 'oi', messages: [{ message_text: 'Olá {{contact_name}}', wait_for_response: false }, { message_text: 'Menu' }] },

@@ -43,7 +43,11 @@ describe('graceful shutdown of a real process on embedded defaults', function ()
     });
     const ready = await fetch(`${service.url}/ready`);
     expect(ready.status).to.equal(200);
-    expect(await ready.json()).to.deep.equal({ status: 'ready', checks: { database: 'ok', worker: 'ok' } });
+    expect(await ready.json()).to.deep.equal({
+      status: 'ready',
+      checks: { database: 'ok', worker: 'ok', default_flow: 'ok' },
+      stuck_inputs: 0,
+    });
 
     const webhook = await fetch(`${service.url}/webhook`, {
       method: 'POST',

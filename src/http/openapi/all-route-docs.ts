@@ -6,6 +6,7 @@ import { exportImportRouteDocs } from '../routes/export-import-routes.js';
 import { flowRouteDocs } from '../routes/flow-routes.js';
 import { flowToolingRouteDocs } from '../routes/flow-tooling-routes.js';
 import { healthRouteDocs } from '../routes/health-routes.js';
+import { inboxRouteDocs } from '../routes/inbox-routes.js';
 import { messageRouteDocs } from '../routes/message-routes.js';
 import { openApiRouteDocs } from '../routes/openapi-routes.js';
 import { readinessRouteDocs } from '../routes/readiness-routes.js';
@@ -31,5 +32,6 @@ export const allRouteDocs: readonly RouteDoc[] = [
   ...settingsRouteDocs,
   ...botRouteDocs,
   ...deliveryRouteDocs,
+  ...inboxRouteDocs,
   ...openApiRouteDocs,
 ];

@@ -3,6 +3,7 @@ import { createAnalyticsService } from '../../analytics/analytics-service.js';
 import type { CoreDeps } from '../../app-deps.js';
 import { createConversationAdminService } from '../../conversations/conversation-admin-service.js';
 import { createConversationQueries } from '../../conversations/conversation-queries.js';
+import { createInboxQueries } from '../../conversations/inbox-queries.js';
 import { createDeliveryService } from '../../deliveries/delivery-service.js';
 import { createFlowAdminService } from '../../flows/flow-admin-service.js';
 import { createFlowTransferService } from '../../flows/flow-transfer-service.js';
@@ -17,6 +18,7 @@ import { createDeliveryRoutes } from './delivery-routes.js';
 import { createFlowRoutes } from './flow-routes.js';
 import { createFlowToolingRoutes } from './flow-tooling-routes.js';
 import { createHealthRoutes } from './health-routes.js';
+import { createInboxRoutes } from './inbox-routes.js';
 import { createMessageRoutes } from './message-routes.js';
 import { createOpenApiRoutes } from './openapi-routes.js';
 import { createReadinessRoutes } from './readiness-routes.js';
@@ -44,6 +46,7 @@ export function createAdminRouter(deps: CoreDeps & { readonly workerRunning: () 
     createSettingsRoutes(deps),
     createBotRoutes(deps),
     createDeliveryRoutes({ deliveries: createDeliveryService(deps) }),
+    createInboxRoutes({ inbox: createInboxQueries(deps) }),
   ]) {
     api.use(resource.routes());
   }

@@ -1,54 +1,80 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import type { CoreDeps } from '../../app-deps.js';
+import { countStuckInputs } from '../../conversations/inbox-queries.js';
+import {
+  createDefaultFlowHealth,
+  describeDefaultFlowProblem,
+  type DefaultFlowHealth,
+} from '../../flows/default-flow-health.js';
 import type { RouteDoc } from '../openapi/route-doc.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
 export interface ReadinessDeps extends CoreDeps {
   readonly workerRunning: () => boolean;
+  /** Whether the default flow compiles (cached briefly: load balancers poll this route). */
+  readonly defaultFlowHealth?: DefaultFlowHealth;
 }
 
 /** Resolves within `ms` whatever happens: a stuck pool or Redis must not hang the probe. */
-function within(promise: Promise<boolean>, ms: number): Promise<boolean> {
+function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
   });
-  return Promise.race([promise.catch(() => false), timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise.catch(() => fallback), timeout]).finally(() => clearTimeout(timer));
 }
+
+/** A check's outcome: null when it passes, else the line `errors` shows for it. */
+type Outcome = string | null;
+const NOT_REACHABLE = 'not reachable';
 
 /**
  * GET /ready: whether this process can do its job now (database; Redis when configured; the job
- * runner when it has the worker role). Liveness stays with GET /health: a load balancer takes an
+ * runner when it has the worker role; an active default flow that compiles). Liveness stays with GET /health: a load balancer takes an
  * unready process out of rotation instead of restarting it.
  */
 export function createReadinessRoutes(deps: ReadinessDeps): Router {
+  const defaultFlow = deps.defaultFlowHealth ?? createDefaultFlowHealth(deps);
+  const reachable = (check: Promise<boolean>): Promise<Outcome> =>
+    within(check, CHECK_TIMEOUT_MS, false).then((ok) => (ok ? null : NOT_REACHABLE));
   const router = new Router();
   router.get('/ready', async (ctx) => {
-    const checks: Record<string, Promise<boolean>> = {
-      database: within(
+    const checks: Record<string, Promise<Outcome>> = {
+      database: reachable(
         Promise.resolve(deps.db.raw('select 1').timeout(CHECK_TIMEOUT_MS, { cancel: true })).then(() => true),
-        CHECK_TIMEOUT_MS,
       ),
     };
-    if (deps.sharedState.kind === 'redis') checks['redis'] = within(deps.sharedState.ping(), CHECK_TIMEOUT_MS);
-    if (deps.config.role !== 'web') checks['worker'] = Promise.resolve(deps.workerRunning());
-    const results = Object.fromEntries(
-      await Promise.all(Object.entries(checks).map(async ([name, check]) => [name, (await check) ? 'ok' : 'failing'] as const)),
+    if (deps.sharedState.kind === 'redis') checks['redis'] = reachable(deps.sharedState.ping());
+    if (deps.config.role !== 'web') checks['worker'] = Promise.resolve(deps.workerRunning() ? null : NOT_REACHABLE);
+    // Without a default flow that compiles, every contact's messages stay in the inbox unanswered.
+    checks['default_flow'] = within(
+      defaultFlow.current().then(describeDefaultFlowProblem),
+      CHECK_TIMEOUT_MS,
+      'could not be checked',
     );
-    const failing = Object.keys(results).filter((name) => results[name] !== 'ok');
-    ctx.status = failing.length === 0 ? 200 : 503;
+    // Information, not a check: inputs a failing step keeps in the inbox (GET /api/inbox lists them).
+    const stuckInputs = within<number | null>(countStuckInputs(deps.db), CHECK_TIMEOUT_MS, null);
+    const outcomes = await Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await check] as const));
+    const results = Object.fromEntries(outcomes.map(([name, outcome]) => [name, outcome === null ? 'ok' : 'failing']));
+    const errors = outcomes.flatMap(([name, outcome]) => (outcome === null ? [] : [`${name}: ${outcome}`]));
+    ctx.status = errors.length === 0 ? 200 : 503;
     ctx.body =
-      failing.length === 0
-        ? { status: 'ready', checks: results }
-        : { status: 'not ready', checks: results, errors: failing.map((name) => `${name}: not reachable`) };
+      errors.length === 0
+        ? { status: 'ready', checks: results, stuck_inputs: await stuckInputs }
+        : { status: 'not ready', checks: results, errors, stuck_inputs: await stuckInputs };
   });
   return router;
 }
 
 const checkSchema = z.enum(['ok', 'failing']);
-const checksSchema = z.object({ database: checkSchema, redis: checkSchema.optional(), worker: checkSchema.optional() });
+const checksSchema = z.object({
+  database: checkSchema,
+  redis: checkSchema.optional(),
+  worker: checkSchema.optional(),
+  default_flow: checkSchema.describe('the active default flow exists and compiles'),
+});
 
 export const readinessRouteDocs: RouteDoc[] = [
   {
@@ -57,8 +83,15 @@ export const readinessRouteDocs: RouteDoc[] = [
     tag: 'health',
     auth: false,
     summary:
-      'Readiness: 200 when the database, Redis (when REDIS_URL is set) and the job runner (worker role) answer; 503 naming the failing checks otherwise, and while shutting down.',
-    response: { status: 200, schema: z.object({ status: z.literal('ready'), checks: checksSchema }) },
+      "Readiness: 200 when the database, Redis (when REDIS_URL is set) and the job runner (worker role) answer and the active default flow compiles (checked at most every 2 s); 503 otherwise, and while shutting down, with `errors` naming each failing check and why (e.g. 'default_flow: no active default flow', 'default_flow: default flow 3 cannot compile: ...'). `stuck_inputs` counts inbound messages a failing step keeps unanswered (GET /api/inbox lists them); it is information and never fails the check.",
+    response: {
+      status: 200,
+      schema: z.object({
+        status: z.literal('ready'),
+        checks: checksSchema,
+        stuck_inputs: z.int().nullable().describe('inputs stuck in the inbox; null when the count could not be read'),
+      }),
+    },
     errors: [503],
   },
 ];
