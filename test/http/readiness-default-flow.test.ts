@@ -16,13 +16,13 @@ describe('GET /ready and the default flow', function () {
 
   const ready = () => app.raw('GET', '/ready');
 
-  it('is 503 without an active default flow, 200 once one compiles, 503 naming the problem when it stops compiling, 200 after the fix', async () => {
+  it('says degraded without an active default flow, ready once one compiles, degraded naming the problem when it stops compiling, ready after the fix, and stays in rotation', async () => {
     const none = await ready();
-    expect(none.status).to.equal(503);
+    expect(none.status).to.equal(200);
     expect(none.body).to.deep.equal({
-      status: 'not ready',
+      status: 'degraded',
       checks: { database: 'ok', default_flow: 'failing' },
-      errors: ['default_flow: no active default flow'],
+      warnings: ['default_flow: no active default flow'],
       stuck_inputs: 0,
     });
 
@@ -38,14 +38,15 @@ describe('GET /ready and the default flow', function () {
     await app.deps.db('flow_messages').where({ id: messageId }).update({ is_active: false });
     await eventually(async () => {
       const answer = await ready();
-      expect(answer.status).to.equal(503);
+      expect(answer.status).to.equal(200);
+      expect(answer.body.status).to.equal('degraded');
       expect(answer.body.checks).to.deep.equal({ database: 'ok', default_flow: 'failing' });
-      expect(answer.body.errors).to.deep.equal([`default_flow: default flow ${flow.flowId} cannot compile: no subflow has messages`]);
+      expect(answer.body.warnings).to.deep.equal([`default_flow: default flow ${flow.flowId} cannot compile: no subflow has messages`]);
     }, 5_000);
 
     await app.deps.db('flow_messages').where({ id: messageId }).update({ is_active: true });
     await eventually(async () => {
-      expect((await ready()).status).to.equal(200);
+      expect((await ready()).body.status).to.equal('ready');
     }, 5_000);
   });
 

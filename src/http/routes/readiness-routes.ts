@@ -48,22 +48,26 @@ export function createReadinessRoutes(deps: ReadinessDeps): Router {
     };
     if (deps.sharedState.kind === 'redis') checks['redis'] = reachable(deps.sharedState.ping());
     if (deps.config.role !== 'web') checks['worker'] = Promise.resolve(deps.workerRunning() ? null : NOT_REACHABLE);
-    // Without a default flow that compiles, every contact's messages stay in the inbox unanswered.
-    checks['default_flow'] = within(
-      defaultFlow.current().then(describeDefaultFlowProblem),
-      CHECK_TIMEOUT_MS,
-      'could not be checked',
-    );
+    // Without a default flow that compiles, new contacts' messages stay in the inbox unanswered.
+    // Shown, but not a reason to leave the load balancer's rotation: the admin API that fixes the
+    // flow and the webhook that keeps the messages must stay reachable.
+    const flowProblem = within(defaultFlow.current().then(describeDefaultFlowProblem), CHECK_TIMEOUT_MS, 'could not be checked');
     // Information, not a check: inputs a failing step keeps in the inbox (GET /api/inbox lists them).
     const stuckInputs = within<number | null>(countStuckInputs(deps.db), CHECK_TIMEOUT_MS, null);
     const outcomes = await Promise.all(Object.entries(checks).map(async ([name, check]) => [name, await check] as const));
     const results = Object.fromEntries(outcomes.map(([name, outcome]) => [name, outcome === null ? 'ok' : 'failing']));
     const errors = outcomes.flatMap(([name, outcome]) => (outcome === null ? [] : [`${name}: ${outcome}`]));
+    const problem = await flowProblem;
+    results['default_flow'] = problem === null ? 'ok' : 'failing';
+    const warnings = problem === null ? [] : [`default_flow: ${problem}`];
     ctx.status = errors.length === 0 ? 200 : 503;
-    ctx.body =
-      errors.length === 0
-        ? { status: 'ready', checks: results, stuck_inputs: await stuckInputs }
-        : { status: 'not ready', checks: results, errors, stuck_inputs: await stuckInputs };
+    ctx.body = {
+      status: errors.length > 0 ? 'not ready' : warnings.length > 0 ? 'degraded' : 'ready',
+      checks: results,
+      ...(errors.length > 0 ? { errors } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
+      stuck_inputs: await stuckInputs,
+    };
   });
   return router;
 }
@@ -83,12 +87,13 @@ export const readinessRouteDocs: RouteDoc[] = [
     tag: 'health',
     auth: false,
     summary:
-      "Readiness: 200 when the database, Redis (when REDIS_URL is set) and the job runner (worker role) answer and the active default flow compiles (checked at most every 2 s); 503 otherwise, and while shutting down, with `errors` naming each failing check and why (e.g. 'default_flow: no active default flow', 'default_flow: default flow 3 cannot compile: ...'). `stuck_inputs` counts inbound messages a failing step keeps unanswered (GET /api/inbox lists them); it is information and never fails the check.",
+      "Readiness: 200 when the database, Redis (when REDIS_URL is set) and the worker's loops (worker role) answer; 503 otherwise, and while shutting down, with `errors` naming each failing check. Without an active default flow that compiles (checked at most every 2 s) the answer stays 200 but says `degraded`, with `warnings` naming why (e.g. 'default_flow: no active default flow', 'default_flow: default flow 3 cannot compile: ...'): the webhook and the admin API that fixes the flow must stay in rotation. `stuck_inputs` counts inbound messages a failing step keeps unanswered (GET /api/inbox lists them).",
     response: {
       status: 200,
       schema: z.object({
-        status: z.literal('ready'),
+        status: z.enum(['ready', 'degraded']).describe('degraded: ready, but `warnings` says why contacts may go unanswered'),
         checks: checksSchema,
+        warnings: z.array(z.string()).optional(),
         stuck_inputs: z.int().nullable().describe('inputs stuck in the inbox; null when the count could not be read'),
       }),
     },
