@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { Server, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { buildAdminServices } from './admin-services.js';
 import type { CoreDeps } from './app-deps.js';
 import type { Config } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js';
@@ -140,7 +141,7 @@ export async function startService(baseConfig: Config, options: StartOptions = {
       const intake = createIntakeService({ ...deps, onQueued: engine ? () => engine?.poke() : undefined });
       const app = createHttpApp(deps, [
         createWebhookRouter({ ...deps, intake }),
-        createAdminRouter({ ...deps, workerRunning }),
+        createAdminRouter({ ...deps, workerRunning, services: buildAdminServices(deps) }),
       ]);
       const handle = app.callback();
       let draining = false;

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type Router from '@koa/router';
 import type { CoreDeps } from '../../src/app-deps.js';
+import { buildAdminServices } from '../../src/admin-services.js';
 import { createHttpApp } from '../../src/http/app.js';
 import { createAdminRouter } from '../../src/http/routes/admin-router.js';
 import { buildTestDeps, TEST_ADMIN_TOKEN } from '../support/test-deps.js';
@@ -31,7 +32,7 @@ export async function startHttpTestApp(
   const testDeps = await buildTestDeps(options.env);
   const deps = options.deps ? options.deps(testDeps) : testDeps;
   const app = createHttpApp(deps, [
-    createAdminRouter({ ...deps, workerRunning: () => false }),
+    createAdminRouter({ ...deps, workerRunning: () => false, services: buildAdminServices(deps) }),
     ...(options.extraRouters ?? []),
   ]);
   const server: Server = await new Promise((resolve) => {

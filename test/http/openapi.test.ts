@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { buildAdminServices } from '../../src/admin-services.js';
 import { createIntakeService } from '../../src/conversations/intake-service.js';
 import { allRouteDocs } from '../../src/http/openapi/all-route-docs.js';
 import { openApiPath } from '../../src/http/openapi/openapi-document.js';
@@ -21,7 +22,7 @@ describe('OpenAPI description', () => {
   /** Every method + path the real routers answer, read from their stacks (nested routers are flattened into them). */
   function registeredRoutes(): string[] {
     const routers = [
-      createAdminRouter({ ...app.deps, workerRunning: () => false }),
+      createAdminRouter({ ...app.deps, workerRunning: () => false, services: buildAdminServices(app.deps) }),
       createWebhookRouter({ ...app.deps, intake: createIntakeService(app.deps) }),
     ];
     return routers.flatMap((router) =>

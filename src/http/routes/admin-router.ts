@@ -1,13 +1,6 @@
 import Router from '@koa/router';
-import { createAnalyticsService } from '../../analytics/analytics-service.js';
+import type { AdminServices } from '../../admin-services.js';
 import type { CoreDeps } from '../../app-deps.js';
-import { createConversationAdminService } from '../../conversations/conversation-admin-service.js';
-import { createConversationQueries } from '../../conversations/conversation-queries.js';
-import { createInboxQueries } from '../../conversations/inbox-queries.js';
-import { createDeliveryService } from '../../deliveries/delivery-service.js';
-import { createFlowAdminService } from '../../flows/flow-admin-service.js';
-import { createFlowTransferService } from '../../flows/flow-transfer-service.js';
-import { createFlowTooling } from '../../flows/flow-admin-tooling.js';
 import { allRouteDocs } from '../openapi/all-route-docs.js';
 import { requireAdminToken } from '../middleware/admin-auth.js';
 import { createAnalyticsRoutes } from './analytics-routes.js';
@@ -27,9 +20,10 @@ import { createSubflowRoutes } from './subflow-routes.js';
 import { createTemplateRoutes } from './template-routes.js';
 
 /** GET /health (open) and the admin API under /api (bearer token), one sub-router per resource. */
-export function createAdminRouter(deps: CoreDeps & { readonly workerRunning: () => boolean }): Router {
-  const flows = createFlowAdminService(deps);
-  const conversations = createConversationQueries(deps);
+export function createAdminRouter(
+  deps: CoreDeps & { readonly workerRunning: () => boolean; readonly services: AdminServices },
+): Router {
+  const { flows, conversations, conversationAdmin, tooling, analytics, transfer, deliveries, inbox } = deps.services;
 
   const api = new Router({ prefix: '/api' });
   api.use(requireAdminToken(deps.config.adminApiToken));
@@ -38,15 +32,15 @@ export function createAdminRouter(deps: CoreDeps & { readonly workerRunning: () 
     createFlowRoutes({ flows }),
     createSubflowRoutes({ flows }),
     createMessageRoutes({ flows }),
-    createFlowToolingRoutes({ tooling: createFlowTooling(deps) }),
+    createFlowToolingRoutes({ tooling }),
     createOpenApiRoutes({ docs: allRouteDocs }),
-    createConversationRoutes({ conversations, conversationAdmin: createConversationAdminService(deps) }),
-    createAnalyticsRoutes({ analytics: createAnalyticsService(deps) }),
-    createExportImportRoutes({ transfer: createFlowTransferService(deps) }),
+    createConversationRoutes({ conversations, conversationAdmin }),
+    createAnalyticsRoutes({ analytics }),
+    createExportImportRoutes({ transfer }),
     createSettingsRoutes(deps),
     createBotRoutes(deps),
-    createDeliveryRoutes({ deliveries: createDeliveryService(deps) }),
-    createInboxRoutes({ inbox: createInboxQueries(deps) }),
+    createDeliveryRoutes({ deliveries }),
+    createInboxRoutes({ inbox }),
   ]) {
     api.use(resource.routes());
   }
