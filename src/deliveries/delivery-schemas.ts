@@ -3,7 +3,7 @@ import { contactIdQueryField, pagingQueryFields } from '../http/query-schemas.js
 
 // Outbound message_history rows seen as deliveries to GOSAC. Query strings arrive as text.
 
-export const deliveryStatuses = ['pending', 'failed', 'sent', 'dry_run'] as const;
+export const deliveryStatuses = ['pending', 'failed', 'sent', 'dry_run', 'cancelled'] as const;
 export type DeliveryStatus = (typeof deliveryStatuses)[number];
 
 
@@ -11,7 +11,9 @@ export const deliveryListQuerySchema = z.object({
   status: z
     .enum(deliveryStatuses, { error: `must be one of ${deliveryStatuses.join(', ')}` })
     .optional()
-    .describe('pending (waiting or backing off), failed (gave up: see last_error), sent, dry_run; all when omitted'),
+    .describe(
+      'pending (waiting, in flight or backing off), failed (gave up: see last_error), sent, dry_run, cancelled (not sent: the conversation was paused, closed or reset, or a newer input superseded it); all when omitted',
+    ),
   contact_id: contactIdQueryField,
   ...pagingQueryFields,
 });

@@ -1,6 +1,6 @@
 import type { Database } from '../db/knex.js';
-import { scheduleDeliverContact } from '../jobs/job-queue.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
+import { notifyWake, OUTBOX_CHANNEL } from '../shared/wake-channels.js';
 import type { DeliveryListQuery } from './delivery-schemas.js';
 
 const columns = [
@@ -26,7 +26,10 @@ export interface DeliveryPage {
 export interface DeliveryService {
   /** Outbound replies, newest first. */
   list(query: DeliveryListQuery): Promise<DeliveryPage>;
-  /** Puts a failed reply back in its contact's line, due now, with a fresh attempt budget. */
+  /**
+   * Puts a failed reply back in its contact's line, due now, with a fresh attempt budget (unknown
+   * outcomes included: the operator decided to risk the copy), and wakes the send stages.
+   */
   retry(id: number, actor: string): Promise<void>;
 }
 
@@ -59,7 +62,14 @@ export function createDeliveryService(deps: { readonly db: Database }): Delivery
         if (row.status !== 'failed') throw new ConflictError(`delivery ${id} is ${row.status}; only a failed one can be retried`);
         await trx('message_history')
           .where({ id })
-          .update({ status: 'pending', due_at: trx.fn.now(), attempts: 0, last_error: null });
+          .update({
+            status: 'pending',
+            due_at: trx.fn.now(),
+            attempts: 0,
+            uncertain_attempts: 0,
+            claimed_until: null,
+            last_error: null,
+          });
         await trx('activity_logs').insert({
           conversation_id: row.conversation_id,
           contact_id: row.contact_id,
@@ -69,8 +79,8 @@ export function createDeliveryService(deps: { readonly db: Database }): Delivery
           before: JSON.stringify({ status: row.status, attempts: row.attempts, last_error: row.last_error }),
           after: JSON.stringify({ status: 'pending', attempts: 0 }),
         });
-        // replace: a delivery scheduled for a later reply must not keep this one waiting.
-        await scheduleDeliverContact(trx, row.contact_id, { delayMs: 0 }, 'replace');
+        // Delivered only if the transaction commits: the send stages claim it at once.
+        await notifyWake(trx, OUTBOX_CHANNEL);
       });
     },
   };

@@ -1,5 +1,10 @@
+import http from 'node:http';
+import https from 'node:https';
 import got, { RequestError } from 'got';
+import { parseRetryAfter } from '../deliveries/send-policy.js';
 import type { Logger } from '../shared/logger.js';
+
+export { parseRetryAfter };
 
 export interface GosacReply {
   readonly ticketId: number | null;
@@ -9,7 +14,18 @@ export interface GosacReply {
 
 export type SendOutcome =
   | { readonly ok: true; readonly dryRun: boolean }
-  | { readonly ok: false; readonly retryable: boolean; readonly retryAfterMs?: number; readonly error: string };
+  | {
+      readonly ok: false;
+      readonly retryable: boolean;
+      readonly retryAfterMs?: number;
+      /**
+       * True when the whole request went out and no answer came back (timeout, connection reset
+       * or aborted after the request was written): GOSAC may have acted on it. False or absent:
+       * GOSAC answered, or the request never left (refused connection, DNS failure).
+       */
+      readonly uncertain?: boolean;
+      readonly error: string;
+    };
 
 export interface GosacClient {
   /** False when replies are only logged (no key outside production): the dry-run mode. */
@@ -26,17 +42,39 @@ export interface GosacClientOptions {
   readonly timeoutMs: number;
   readonly production: boolean;
   readonly logger: Logger;
+  /** Keep-alive connections to GOSAC (about the send stage's concurrency); 256 when unset. */
+  readonly maxSockets?: number | undefined;
 }
 
 // 408/429 and server errors say "try again later"; every other 4xx says "this request is wrong",
 // and repeating it would only repeat the refusal.
 const retryableStatuses = new Set([408, 425, 429]);
 const maxErrorBodyLength = 300;
+const defaultMaxSockets = 256;
+// Failures that happen before a connection exists: nothing can have reached GOSAC.
+const definiteErrorCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ERR_INVALID_URL']);
+
+/**
+ * Whether GOSAC may have the request although we got no answer. Only a request written out in
+ * full (got's `timings.upload`: the request's 'finish') can have been acted on; a connection that
+ * was refused or never resolved sent nothing.
+ */
+function mayHaveReachedGosac(error: unknown): boolean {
+  if (!(error instanceof RequestError)) return true;
+  if (definiteErrorCodes.has(error.code)) return false;
+  return error.timings?.upload !== undefined;
+}
 
 export function createGosacClient(options: GosacClientOptions): GosacClient {
   const { baseUrl, authorizationKey, integration, logger } = options;
   const live = Boolean(authorizationKey && baseUrl);
   const log = logger.child({ component: 'gosac' });
+  // Many replies in flight at once reuse their connections instead of opening one per call.
+  const maxSockets = options.maxSockets ?? defaultMaxSockets;
+  const agent = {
+    http: new http.Agent({ keepAlive: true, maxSockets }),
+    https: new https.Agent({ keepAlive: true, maxSockets }),
+  };
 
   async function post(url: string, json: Record<string, unknown>, signal?: AbortSignal): Promise<SendOutcome> {
     const headers: Record<string, string> = {
@@ -48,7 +86,8 @@ export function createGosacClient(options: GosacClientOptions): GosacClient {
       const response = await got.post(url, {
         body: JSON.stringify(json),
         headers,
-        // The delivery job owns retries (ordered, persisted, with backoff); got must not add its own.
+        agent,
+        // The send stage owns retries (ordered, persisted, with backoff); got must not add its own.
         retry: { limit: 0 },
         timeout: { request: options.timeoutMs },
         throwHttpErrors: false,
@@ -67,10 +106,16 @@ export function createGosacClient(options: GosacClientOptions): GosacClient {
       return { ok: false, retryable: false, error };
     } catch (error) {
       // Timeouts, refused or reset connections, DNS failures: the message may not have reached
-      // GOSAC, so trying again is the only way to get it there.
+      // GOSAC, so trying again is the only way to get it there; `uncertain` says whether it may
+      // have reached GOSAC all the same (then the send stage repeats it once at most).
       const code = error instanceof RequestError ? error.code : undefined;
       const message = error instanceof Error ? error.message : String(error);
-      return { ok: false, retryable: true, error: code ? `${code}: ${message}` : message };
+      return {
+        ok: false,
+        retryable: true,
+        uncertain: mayHaveReachedGosac(error),
+        error: code ? `${code}: ${message}` : message,
+      };
     }
   }
 
@@ -95,14 +140,4 @@ export function createGosacClient(options: GosacClientOptions): GosacClient {
       return post(`${base}/send-message`, { contact_id: reply.contactId, message: reply.text }, sendOptions.signal);
     },
   };
-}
-
-/** Retry-After is either delta-seconds or an HTTP date. */
-export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (!text || text.trim() === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(text.trim())) return Math.round(Number(text.trim()) * 1000);
-  const date = Date.parse(text);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
 }

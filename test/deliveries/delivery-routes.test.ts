@@ -1,6 +1,10 @@
 // GET /api/deliveries and POST /api/deliveries/:id/retry against a real database (no worker run
 // needed: rows are written as the runtime writes them).
 import { expect } from 'chai';
+import { createLogger } from '../../src/shared/logger.js';
+import { createPgListener } from '../../src/shared/pg-listener.js';
+import { OUTBOX_CHANNEL } from '../../src/shared/wake-channels.js';
+import { eventually } from '../support/eventually.js';
 import { TEST_ADMIN_TOKEN } from '../support/test-deps.js';
 import { startTestService, type TestService } from '../support/test-service.js';
 
@@ -53,20 +57,50 @@ describe('deliveries API', () => {
     expect(((await page.json()) as Array<{ body: string }>).map((row) => row.body)).to.deep.equal(['d', 'c']);
   });
 
+  it('lists cancelled replies', async () => {
+    await service.testDb.db('message_history').insert({
+      contact_id: 504,
+      ticket_id: 505,
+      direction: 'outbound',
+      body: 'superseded',
+      status: 'cancelled',
+      reason: 'flow',
+      last_error: 'superseded by a newer input',
+    });
+    const cancelled = await service.admin('GET', '/api/deliveries?status=cancelled');
+    expect(cancelled.status).to.equal(200);
+    expect(cancelled.body.map((row: { body: string; status: string }) => [row.body, row.status])).to.deep.equal([['superseded', 'cancelled']]);
+    await service.testDb.db('message_history').where({ contact_id: 504 }).delete();
+  });
+
   it('refuses bad filters with 400 naming them', async () => {
     const bad = await service.admin('GET', '/api/deliveries?status=lost&limit=0');
     expect(bad.status).to.equal(400);
     expect(bad.body.errors.join(' ')).to.match(/status/).and.match(/limit/);
   });
 
-  it('retries a failed row: pending, due now, attempts reset, a delivery job queued, an activity row', async () => {
-    const answer = await service.admin('POST', `/api/deliveries/${ids['a']}/retry`);
-    expect(answer).to.deep.equal({ status: 200, body: { id: ids['a'], status: 'pending' } });
+  it('retries a failed row: pending, due now, attempts reset, the send stages woken, an activity row', async () => {
+    await service.testDb.db('message_history').where({ id: ids['a'] }).update({ uncertain_attempts: 2 });
+    const listener = createPgListener(service.testDb.url, createLogger('silent'));
+    let woken = 0;
+    await listener.listen(OUTBOX_CHANNEL, () => {
+      woken += 1;
+    });
+    try {
+      const answer = await service.admin('POST', `/api/deliveries/${ids['a']}/retry`);
+      expect(answer).to.deep.equal({ status: 200, body: { id: ids['a'], status: 'pending' } });
+      await eventually(async () => {
+        expect(woken).to.equal(1);
+      }, 2_000, 10);
+    } finally {
+      await listener.close();
+    }
     const row = await service.testDb.db('message_history').where({ id: ids['a'] }).first();
-    expect(row).to.include({ status: 'pending', attempts: 0, last_error: null });
+    expect(row).to.include({ status: 'pending', attempts: 0, uncertain_attempts: 0, claimed_until: null, last_error: null });
     expect(Math.abs(new Date(row.due_at).getTime() - Date.now())).to.be.below(5_000);
+    // No job: the send stage takes it from the table.
     const jobs = await service.testDb.db.raw("SELECT run_at FROM graphile_worker.jobs WHERE key = 'deliver:501'");
-    expect(jobs.rows).to.have.length(1);
+    expect(jobs.rows).to.have.length(0);
     const [logged] = await service.testDb.db('activity_logs').where({ action: 'delivery.retried' });
     expect(logged).to.deep.include({ actor: 'admin', contact_id: 501, details: { message_history_id: ids['a'] } });
     expect(logged.before).to.include({ status: 'failed', attempts: 10 });

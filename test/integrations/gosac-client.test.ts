@@ -87,19 +87,52 @@ describe('GOSAC client', () => {
     expect(parseRetryAfter('soon', now)).to.equal(undefined);
   });
 
-  it('treats a timeout as retryable', async () => {
+  it('treats a timeout as retryable and uncertain (GOSAC may have the request)', async () => {
     gosac.delayResponses(500);
     const outcome = await createGosacClient(options({ timeoutMs: 100 })).send({ ticketId: 1, contactId: 2, text: 'x' });
-    expect(outcome).to.include({ ok: false, retryable: true });
+    expect(outcome).to.include({ ok: false, retryable: true, uncertain: true });
   });
 
-  it('treats a refused connection as retryable', async () => {
+  it('treats a connection dropped after the request went out as retryable and uncertain', async () => {
+    gosac.failNext(1, 0, { reset: true });
+    const outcome = await createGosacClient(options()).send({ ticketId: 1, contactId: 2, text: 'x' });
+    expect(outcome).to.include({ ok: false, retryable: true, uncertain: true });
+    if (!outcome.ok) expect(outcome.error).to.match(/ECONNRESET|socket hang up/);
+    expect(gosac.arrivalsTo('/messages/1')).to.have.length(1);
+  });
+
+  it('treats a call aborted after the request went out as uncertain', async () => {
+    gosac.delayResponses(2_000);
+    const controller = new AbortController();
+    const sending = createGosacClient(options()).send({ ticketId: 1, contactId: 2, text: 'x' }, { signal: controller.signal });
+    while (gosac.concurrent === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort();
+    expect(await sending).to.include({ ok: false, retryable: true, uncertain: true });
+  });
+
+  it('treats a refused connection as retryable and certain (nothing was sent)', async () => {
     const outcome = await createGosacClient(options({ baseUrl: 'http://127.0.0.1:1' })).send({
       ticketId: 1,
       contactId: 2,
       text: 'x',
     });
+    expect(outcome).to.include({ ok: false, retryable: true, uncertain: false });
+  });
+
+  it('treats an answered failure as certain', async () => {
+    gosac.failNext(1, 503);
+    const outcome = await createGosacClient(options()).send({ ticketId: 1, contactId: 2, text: 'x' });
     expect(outcome).to.include({ ok: false, retryable: true });
+    expect(outcome).to.not.include({ uncertain: true });
+  });
+
+  it('sends through its own kept-alive connection pool, at most maxSockets at once', async () => {
+    gosac.delayResponses(100);
+    const client = createGosacClient(options({ maxSockets: 2 }));
+    const outcomes = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((text) => client.send({ ticketId: 1, contactId: 2, text })));
+    expect(outcomes.every((outcome) => outcome.ok)).to.equal(true);
+    expect(gosac.maxConcurrent()).to.equal(2);
+    expect(gosac.requests.map((request) => request.headers['connection'])).to.include('keep-alive');
   });
 
   it('runs dry without a key outside production, and sends nothing', async () => {

@@ -18,6 +18,8 @@ export interface RecordedRequest {
 }
 
 export interface FailureOptions {
+  /** Drop the connection instead of answering (after the request arrived in full). */
+  readonly reset?: boolean;
   /** Sent as the Retry-After header. */
   readonly retryAfter?: string;
   readonly body?: string;
@@ -33,6 +35,15 @@ export interface FakeGosac {
   requestsTo(path: string): RecordedRequest[];
   /** Every request to `path`, failed ones included. */
   attemptsTo(path: string): RecordedRequest[];
+  /**
+   * Requests to `path` counted when they arrive (before any delayed or dropped answer), with the
+   * status they will get (0: the connection is dropped).
+   */
+  arrivalsTo(path: string): RecordedRequest[];
+  /** Requests received and not yet answered. */
+  readonly concurrent: number;
+  /** The most requests (to any path, or to `path`) open at once since the last reset. */
+  maxConcurrent(path?: string): number;
   /** Resolves once `count` requests to `path` were accepted; rejects after `timeoutMs`. */
   waitForMessages(path: string, count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
   /** The next `times` requests are answered with `status`. */
@@ -52,6 +63,22 @@ export interface FakeGosac {
 
 export async function startFakeGosac(options: { port?: number } = {}): Promise<FakeGosac> {
   const requests: RecordedRequest[] = [];
+  const arrivals: RecordedRequest[] = [];
+  const open = new Map<string, number>();
+  const maxOpen = new Map<string, number>();
+  let concurrent = 0;
+  let maxConcurrent = 0;
+  const opened = (path: string) => {
+    concurrent += 1;
+    maxConcurrent = Math.max(maxConcurrent, concurrent);
+    const count = (open.get(path) ?? 0) + 1;
+    open.set(path, count);
+    maxOpen.set(path, Math.max(maxOpen.get(path) ?? 0, count));
+  };
+  const closed = (path: string) => {
+    concurrent -= 1;
+    open.set(path, (open.get(path) ?? 1) - 1);
+  };
   const failures: Array<{ status: number } & FailureOptions> = [];
   const waiters = new Set<() => void>();
   let delayMs = 0;
@@ -70,7 +97,9 @@ export async function startFakeGosac(options: { port?: number } = {}): Promise<F
       } catch {
         // not JSON: keep the text
       }
+      const path = request.url ?? '';
       if (hold) {
+        arrivals.push({ method: request.method ?? '', path, headers: request.headers, body, rawBody, receivedAt, status: 200 });
         const recorded: RecordedRequest = {
           method: request.method ?? '',
           path: request.url ?? '',
@@ -92,8 +121,24 @@ export async function startFakeGosac(options: { port?: number } = {}): Promise<F
         return;
       }
       const failure = failures.shift();
-      const status = failure?.status ?? 200;
+      const status = failure?.reset ? 0 : (failure?.status ?? 200);
+      arrivals.push({ method: request.method ?? '', path, headers: request.headers, body, rawBody, receivedAt, status });
+      opened(path);
+      let answered = false;
+      const answer = () => {
+        if (answered) return;
+        answered = true;
+        closed(path);
+      };
+      // A client that gives up (timeout, abort) closes the connection: the request is no longer open.
+      response.on('close', answer);
+      if (failure?.reset) {
+        answer();
+        request.socket.destroy();
+        return;
+      }
       const respond = () => {
+        answer();
         requests.push({
           method: request.method ?? '',
           path: request.url ?? '',
@@ -121,6 +166,7 @@ export async function startFakeGosac(options: { port?: number } = {}): Promise<F
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const attemptsTo = (path: string) => requests.filter((request) => request.path === path);
+  const arrivalsTo = (path: string) => arrivals.filter((request) => request.path === path);
   const requestsTo = (path: string) => attemptsTo(path).filter((request) => request.status < 300);
 
   return {
@@ -128,6 +174,13 @@ export async function startFakeGosac(options: { port?: number } = {}): Promise<F
     requests,
     requestsTo,
     attemptsTo,
+    arrivalsTo,
+    get concurrent() {
+      return concurrent;
+    },
+    maxConcurrent(path) {
+      return path === undefined ? maxConcurrent : (maxOpen.get(path) ?? 0);
+    },
     waitForMessages(path, count, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
@@ -162,6 +215,10 @@ export async function startFakeGosac(options: { port?: number } = {}): Promise<F
     },
     reset() {
       requests.length = 0;
+      arrivals.length = 0;
+      maxOpen.clear();
+      for (const [path, count] of open) maxOpen.set(path, count);
+      maxConcurrent = concurrent;
       failures.length = 0;
       delayMs = 0;
     },
