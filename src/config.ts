@@ -64,8 +64,7 @@ const environmentSchema = z.object({
   ADMIN_API_TOKEN: optionalText,
   WEBHOOK_SECRET: optionalText,
   ALLOWED_ORIGINS: optionalText,
-  WORKER_CONCURRENCY: integerFromEnv(1, 100).default(8),
-  WORKER_POLL_INTERVAL_MS: integerFromEnv(50, 60_000).default(250),
+  WORKER_POLL_INTERVAL_MS: integerFromEnv(50, 60_000).default(1000),
   STEP_BATCH_SIZE: integerFromEnv(1, 1_000).default(64),
   STEP_CONCURRENCY: integerFromEnv(1, 16).default(2),
   SEND_CONCURRENCY: integerFromEnv(1, 2_000).default(256),
@@ -114,7 +113,7 @@ export interface Config {
     readonly timeoutMs: number;
   };
   readonly worker: {
-    readonly concurrency: number;
+    /** Longest sleep of the worker's loops when no notification came. */
     readonly pollIntervalMs: number;
     /** Contacts one step transaction claims at most. */
     readonly stepBatchSize: number;
@@ -188,7 +187,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.GOSAC_TIMEOUT_MS,
     }),
     worker: Object.freeze({
-      concurrency: e.WORKER_CONCURRENCY,
       pollIntervalMs: e.WORKER_POLL_INTERVAL_MS,
       stepBatchSize: e.STEP_BATCH_SIZE,
       stepConcurrency: e.STEP_CONCURRENCY,

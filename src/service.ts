@@ -15,7 +15,7 @@ import { createAdminRouter } from './http/routes/admin-router.js';
 import { createWebhookRouter } from './http/routes/webhook-routes.js';
 import { createIntakeService } from './conversations/intake-service.js';
 import { createStepEngine, type StepEngine } from './conversations/step-engine.js';
-import { createSendStage, type SendStage } from './deliveries/send-stage.js';
+import { createSendStage, sendLeaseMs, type SendStage } from './deliveries/send-stage.js';
 import { createFlowVersionStore } from './flows/flow-versions.js';
 import { createGosacClient } from './integrations/gosac-client.js';
 import { createSettingsService } from './settings/settings-service.js';
@@ -62,7 +62,7 @@ export async function startService(baseConfig: Config, options: StartOptions = {
       cleanups.push(() => embedded!.stop());
       logger.info({ dataDir: config.dataDir }, 'DATABASE_URL not set: using embedded PostgreSQL');
     }
-    const db = createDatabase(databaseUrl, config.role === 'web' ? 10 : 10 + config.worker.concurrency, logger);
+    const db = createDatabase(databaseUrl, config.role === 'web' ? 10 : 14 + config.worker.stepConcurrency, logger);
     cleanups.push(() => db.destroy());
 
     const applied = await migrateDatabase(db, databaseUrl);
@@ -107,9 +107,8 @@ export async function startService(baseConfig: Config, options: StartOptions = {
         listener,
         options: {
           concurrency: config.worker.sendConcurrency,
-          claimBatch: config.worker.sendConcurrency,
-          leaseMs: config.gosac.timeoutMs + 5_000,
-          idlePollMs: config.worker.pollIntervalMs * 4,
+          leaseMs: sendLeaseMs(config.gosac.timeoutMs),
+          idlePollMs: config.worker.pollIntervalMs,
         },
       });
       const stage = sendStage;
@@ -120,7 +119,7 @@ export async function startService(baseConfig: Config, options: StartOptions = {
         options: {
           batchSize: config.worker.stepBatchSize,
           concurrency: config.worker.stepConcurrency,
-          idlePollMs: config.worker.pollIntervalMs * 4,
+          idlePollMs: config.worker.pollIntervalMs,
         },
         onReplies: () => stage.poke(),
       });
