@@ -60,7 +60,7 @@ describe('GOSAC outages', function () {
     service.testDb.db('message_history')
       .where({ contact_id: contactId, direction: 'outbound' })
       .orderBy('id')
-      .select('id', 'body', 'status', 'attempts', 'last_error');
+      .select('id', 'body', 'status', 'attempts', 'uncertain_attempts', 'last_error');
 
   it('holds the line through several 5xx answers, then delivers each reply once, in order', async () => {
     const who = contact();
@@ -94,16 +94,33 @@ describe('GOSAC outages', function () {
     expect(texts(delivered(who.ticketId))).to.deep.equal(CHAIN);
   });
 
-  it('retries requests that time out', async () => {
+  it('retries a request that timed out once', async () => {
     const who = contact();
-    // Answers that come after the client gave up: each attempt times out.
-    gosac.failNext(2, 503, { delayMs: GOSAC_TIMEOUT_MS * 3 });
+    // An answer that comes after the client gave up: GOSAC may or may not have taken it.
+    gosac.failNext(1, 503, { delayMs: GOSAC_TIMEOUT_MS * 3 });
     await service.webhook(textMessage(who, 'oi'));
     await gosac.waitForMessages(`/messages/${who.ticketId}`, 3, 20_000);
     await settle();
     expect(texts(delivered(who.ticketId))).to.deep.equal(CHAIN);
     const [first] = await outbound(who.contactId);
-    expect(first).to.include({ status: 'sent', attempts: 3 });
+    expect(first).to.include({ status: 'sent', attempts: 2, uncertain_attempts: 1 });
+  });
+
+  it('gives a reply up after its second timeout (at most one extra copy), and the line moves on', async () => {
+    const who = contact();
+    gosac.failNext(2, 503, { delayMs: GOSAC_TIMEOUT_MS * 3 });
+    await service.webhook(textMessage(who, 'oi'));
+    await gosac.waitForMessages(`/messages/${who.ticketId}`, 2, 20_000);
+    await settle();
+    // Every call that reached GOSAC, answered or not: the reply went twice, never a third time.
+    expect(texts(servers.flatMap((server) => server.arrivalsTo(`/messages/${who.ticketId}`)))).to.deep.equal([CHAIN[0], CHAIN[0], CHAIN[1], CHAIN[2]]);
+    const rows = await outbound(who.contactId);
+    expect(rows.map((row) => [row.status, row.attempts, row.uncertain_attempts])).to.deep.equal([
+      ['failed', 2, 2],
+      ['sent', 1, 0],
+      ['sent', 1, 0],
+    ]);
+    expect(rows[0].last_error).to.match(/GOSAC may have received it/);
   });
 
   it('retries while GOSAC refuses connections, and delivers once it listens again on the same port', async () => {
