@@ -63,7 +63,7 @@ describe("admin API: the front end's field names (SPEC §5)", function () {
   async function list(path: string): Promise<any[]> {
     const answer = await service.admin('GET', path);
     expect(answer.status, `${path}: ${JSON.stringify(answer.body)}`).to.equal(200);
-    expect(answer.body, path).to.be.an('array').that.is.not.empty;
+    expect(answer.body, path).to.be.an('array').with.length.greaterThan(0);
     return answer.body;
   }
 
@@ -107,7 +107,7 @@ describe("admin API: the front end's field names (SPEC §5)", function () {
       is_completed: false,
     });
     expect(row.variables).to.be.an('object');
-    expect(Date.parse(row.started_at)).to.be.a('number').and.not.NaN;
+    expect(Number.isNaN(Date.parse(row.started_at))).to.equal(false);
     expect(row.last_interaction).to.equal(row.last_activity_at);
     const one = await service.admin('GET', `/api/conversations/${row.id}`);
     expectFields('/api/conversations/:id', [one.body], fields.conversations);
