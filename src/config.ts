@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_TIME_ZONE, timeZoneSchema } from './shared/time-zone.js';
 
 // Environment variables arrive as strings; these helpers keep the schema readable and make
 // "yes"/"1"/"true" all mean true, because operators write booleans all three ways.
@@ -46,6 +47,7 @@ const environmentSchema = z.object({
   MESSAGE_COOLDOWN: integerFromEnv(0, 3600).default(5),
   CONVERSATION_TIMEOUT_MINUTES: integerFromEnv(1, 525_600).default(1440),
   BOT_SKIP_ASSIGNED_TICKETS: booleanFromEnv.default(true),
+  TIMEZONE: optionalText.pipe(timeZoneSchema.optional()),
   GOSAC_BASE_URL: optionalUrl,
   GOSAC_AUTHORIZATION_KEY: optionalText,
   GOSAC_INTEGRATION: optionalText,
@@ -104,6 +106,7 @@ export interface Config {
     readonly MESSAGE_COOLDOWN: number;
     readonly CONVERSATION_TIMEOUT_MINUTES: number;
     readonly BOT_SKIP_ASSIGNED_TICKETS: boolean;
+    readonly TIMEZONE: string;
   };
   readonly gosac: {
     readonly baseUrl: string | undefined;
@@ -178,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       MESSAGE_COOLDOWN: e.MESSAGE_COOLDOWN,
       CONVERSATION_TIMEOUT_MINUTES: e.CONVERSATION_TIMEOUT_MINUTES,
       BOT_SKIP_ASSIGNED_TICKETS: e.BOT_SKIP_ASSIGNED_TICKETS,
+      TIMEZONE: e.TIMEZONE ?? DEFAULT_TIME_ZONE,
     }),
     gosac: Object.freeze({
       baseUrl: e.GOSAC_BASE_URL,

@@ -2,7 +2,8 @@ import { ConfigError, loadConfig } from './config.js';
 import { startService } from './service.js';
 import { createLogger } from './shared/logger.js';
 
-const bootLogger = createLogger(process.env.LOG_LEVEL ?? 'info');
+// Readable lines in a terminal, JSON otherwise (shared/logger.ts).
+const bootLogger = createLogger(process.env.LOG_LEVEL ?? 'info', undefined, { output: process.stdout });
 
 async function main(): Promise<void> {
   let config;
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, { output: process.stdout });
   const service = await startService(config, { logger });
 
   let stopping = false;

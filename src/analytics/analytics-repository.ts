@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 
 // Every figure is aggregated by PostgreSQL (GROUP BY / FILTER); JavaScript only renames columns.
-// Days are UTC days. A range is half-open: [from, until).
+// Days are days in the TIMEZONE setting (`AT TIME ZONE`). A range is half-open: [from, until).
 
 type Runner = Knex | Knex.Transaction;
 
@@ -45,17 +45,20 @@ export function conversationsByFlow(db: Runner, range: TimeRange) {
   );
 }
 
-/** One row per UTC day of the range, zeros included, so a chart needs no gap filling. */
-export function dailyMessages(db: Runner, range: TimeRange) {
+/**
+ * One row per day of the range in `timeZone` (an IANA name, validated by the setting), zeros
+ * included, so a chart needs no gap filling.
+ */
+export function dailyMessages(db: Runner, range: TimeRange, timeZone: string) {
   return rowsOf<{ date: string; inbound: number; outbound: number }>(
     db,
     `WITH days AS (
        SELECT generate_series(
-                (?::timestamptz AT TIME ZONE 'UTC')::date,
-                ((?::timestamptz - interval '1 millisecond') AT TIME ZONE 'UTC')::date,
+                (?::timestamptz AT TIME ZONE ?)::date,
+                ((?::timestamptz - interval '1 millisecond') AT TIME ZONE ?)::date,
                 interval '1 day')::date AS day
      ), counts AS (
-       SELECT (created_at AT TIME ZONE 'UTC')::date AS day,
+       SELECT (created_at AT TIME ZONE ?)::date AS day,
               count(*) FILTER (WHERE direction = 'inbound')::int AS inbound,
               count(*) FILTER (WHERE direction = 'outbound' AND status <> 'failed')::int AS outbound
          FROM message_history
@@ -65,7 +68,7 @@ export function dailyMessages(db: Runner, range: TimeRange) {
      SELECT to_char(d.day, 'YYYY-MM-DD') AS date, coalesce(c.inbound, 0) AS inbound, coalesce(c.outbound, 0) AS outbound
        FROM days d LEFT JOIN counts c ON c.day = d.day
       ORDER BY d.day`,
-    [range.from, range.until, range.from, range.until],
+    [range.from, timeZone, range.until, timeZone, timeZone, range.from, range.until],
   );
 }
 

@@ -1,5 +1,7 @@
 import type { Database } from '../db/knex.js';
+import type { SettingsService } from '../settings/settings-service.js';
 import { NotFoundError, ValidationError } from '../shared/errors.js';
+import { addDays, localDate, startOfLocalDay } from '../shared/time-zone.js';
 import {
   conversationsByFlow,
   conversationsByStatus,
@@ -24,58 +26,71 @@ export interface AnalyticsService {
 }
 
 const isDateOnly = (value: string) => value.length === 10;
-const startOfUtcDay = (ms: number) => Math.floor(ms / DAY_MS) * DAY_MS;
 
 /**
- * The half-open range [from, until) a query stands for: a date `to` includes its whole day, a
- * date-time `to` includes that instant; the default is the last 30 UTC days, today included.
+ * The half-open range [from, until) a query stands for, with days in `timeZone` (the TIMEZONE
+ * setting): a date `from` starts at that day's first instant, a date `to` includes its whole day,
+ * a date-time is that instant; the default is the last 30 days, today included.
  */
-export function resolveRange(query: AnalyticsRangeQuery, now: number): TimeRange {
+export function resolveRange(query: AnalyticsRangeQuery, now: number, timeZone: string): TimeRange {
+  const dayStart = (date: string) => startOfLocalDay(date, timeZone);
   const until =
     query.to === undefined
-      ? startOfUtcDay(now) + DAY_MS
+      ? dayStart(addDays(localDate(now, timeZone), 1))
       : isDateOnly(query.to)
-        ? Date.parse(`${query.to}T00:00:00Z`) + DAY_MS
+        ? dayStart(addDays(query.to, 1))
         : Date.parse(query.to) + 1;
   const from =
     query.from === undefined
-      ? startOfUtcDay(until - 1) - (DEFAULT_DAYS - 1) * DAY_MS
-      : Date.parse(isDateOnly(query.from) ? `${query.from}T00:00:00Z` : query.from);
+      ? dayStart(addDays(localDate(until - 1, timeZone), -(DEFAULT_DAYS - 1)))
+      : isDateOnly(query.from)
+        ? dayStart(query.from)
+        : Date.parse(query.from);
   if (from >= until) throw new ValidationError(`from: must not be after to${query.to === undefined ? ' (default: today)' : ''}`);
-  if (until - startOfUtcDay(from) > MAX_DAYS * DAY_MS) throw new ValidationError(`from: the range must span at most ${MAX_DAYS} days`);
+  const days = (Date.parse(localDate(until - 1, timeZone)) - Date.parse(localDate(from, timeZone))) / DAY_MS + 1;
+  if (days > MAX_DAYS) throw new ValidationError(`from: the range must span at most ${MAX_DAYS} days`);
   return { from: new Date(from), until: new Date(until) };
 }
 
 const bounds = (range: TimeRange) => ({ from: range.from.toISOString(), to: new Date(range.until.getTime() - 1).toISOString() });
 
-export function createAnalyticsService(deps: { readonly db: Database; readonly now?: () => number }): AnalyticsService {
+export function createAnalyticsService(deps: {
+  readonly db: Database;
+  readonly settings: Pick<SettingsService, 'current'>;
+  readonly now?: () => number;
+}): AnalyticsService {
   const { db } = deps;
   const now = deps.now ?? Date.now;
+  // The setting in force now: database over environment, checked when it was set.
+  const timeZone = async () => (await deps.settings.current()).TIMEZONE;
   return {
     async conversations(query) {
-      const range = resolveRange(query, now());
+      const zone = await timeZone();
+      const range = resolveRange(query, now(), zone);
       const [byStatus, byFlow, daily] = await Promise.all([
         conversationsByStatus(db, range),
         conversationsByFlow(db, range),
-        dailyMessages(db, range),
+        dailyMessages(db, range, zone),
       ]);
-      return { ...bounds(range), by_status: byStatus, by_flow: byFlow, daily_messages: daily };
+      return { ...bounds(range), timezone: zone, by_status: byStatus, by_flow: byFlow, daily_messages: daily };
     },
 
     async files(query) {
-      const range = resolveRange(query, now());
-      return { ...bounds(range), files_by_type: await filesByType(db, range) };
+      const zone = await timeZone();
+      const range = resolveRange(query, now(), zone);
+      return { ...bounds(range), timezone: zone, files_by_type: await filesByType(db, range) };
     },
 
     async funnel(flowId, query) {
-      const range = resolveRange(query, now());
+      const zone = await timeZone();
+      const range = resolveRange(query, now(), zone);
       const flowName = await findFlowName(db, flowId);
       if (flowName === undefined) throw new NotFoundError(`flow ${flowId} not found`);
       const [conversations, steps] = await Promise.all([
         countConversationsOfFlow(db, flowId, range),
         funnelSteps(db, flowId, range),
       ]);
-      return { flow_id: flowId, flow_name: flowName, ...bounds(range), conversations, steps };
+      return { flow_id: flowId, flow_name: flowName, ...bounds(range), timezone: zone, conversations, steps };
     },
   };
 }

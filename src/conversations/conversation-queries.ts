@@ -5,6 +5,9 @@ import type { ConversationListQuery, ConversationStatusFilter } from './conversa
 
 // Read-only views of conversations for the admin front end. The persisted machine snapshot is
 // only in the single-conversation view: it is large and the list does not need it.
+// Rows carry the field names the front end reads (SPEC §5, the earlier service's columns:
+// current_flow_id, last_interaction, message_text, is_from_bot, ...) next to this service's own
+// (flow_id, last_activity_at, body, direction, ...), which older callers use.
 
 const summaryColumns = [
   'c.id',
@@ -13,6 +16,7 @@ const summaryColumns = [
   'c.contact_number',
   'c.ticket_id',
   'c.flow_id',
+  'c.flow_id as current_flow_id',
   'c.flow_version_id',
   'c.current_subflow_id',
   'c.current_message_id',
@@ -23,6 +27,7 @@ const summaryColumns = [
   'c.bot_paused_at',
   'c.started_at',
   'c.last_activity_at',
+  'c.last_activity_at as last_interaction',
   'c.completed_at',
   'c.updated_at',
   'f.template_id',
@@ -34,12 +39,20 @@ const summaryColumns = [
 
 const historyColumns = [
   'id',
+  'conversation_id',
+  'contact_id',
+  'ticket_id',
+  'body as message_text',
+  'media_type as message_type',
+  'media_url',
+  'media_path',
+  'flow_message_id',
+  'created_at',
   'direction',
   'body',
   'media_type',
-  'media_url',
   'status',
-  'created_at',
+  'due_at',
   'sent_at',
   'reason',
 ];
@@ -124,7 +137,7 @@ export function createConversationQueries(deps: { readonly db: Database }): Conv
       const exists = await db('user_conversations').where({ id }).first('id');
       if (!exists) throw new NotFoundError(`conversation ${id} not found`);
       return db('message_history')
-        .select(historyColumns)
+        .select([...historyColumns, db.raw("(direction = 'outbound') AS is_from_bot")])
         .where({ conversation_id: id })
         .orderBy([{ column: 'created_at' }, { column: 'id' }]);
     },

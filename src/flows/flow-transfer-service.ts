@@ -1,12 +1,12 @@
 import type { Database } from '../db/knex.js';
 import { NotFoundError } from '../shared/errors.js';
 import { insertActivity } from './flow-admin-repository.js';
-import { EXPORT_FORMAT, EXPORT_FORMAT_VERSION, type FlowExport } from './flow-export-schema.js';
+import { EXPORT_FILE_FORMAT_VERSION, EXPORT_FORMAT, type FlowExport, type FlowFileResponse } from './flow-export-schema.js';
 import { insertTemplateTree, readTemplateTree } from './flow-transfer-repository.js';
 
 export interface FlowTransferService {
-  /** The template's active flows, subflows and messages as a portable document (no ids). */
-  exportTemplate(templateId: number): Promise<FlowExport>;
+  /** The template's active flows, subflows and messages as the SPEC §5 export file (rows as stored). */
+  exportTemplate(templateId: number): Promise<FlowFileResponse>;
   /** Creates "Imported - <name>" and everything below it in one transaction; never a default flow. */
   importTemplate(document: FlowExport): Promise<{ templateId: number }>;
 }
@@ -23,40 +23,24 @@ export function createFlowTransferService(deps: { readonly db: Database; readonl
       if (!tree) throw new NotFoundError(`template ${templateId} not found`);
       return {
         format: EXPORT_FORMAT,
-        format_version: EXPORT_FORMAT_VERSION,
+        format_version: EXPORT_FILE_FORMAT_VERSION,
         exported_at: new Date(now()).toISOString(),
-        name: tree.template.name,
-        description: tree.template.description,
-        created_by: tree.template.created_by,
+        template: { ...tree.template },
         flows: tree.flows.map(({ flow, subflows }) => {
-          const positions = new Map(subflows.map(({ subflow }, position) => [subflow.id, position]));
+          const exportedIds = new Set(subflows.map(({ subflow }) => subflow.id));
           return {
-            name: flow.name,
-            description: flow.description,
-            is_default: flow.is_default,
-            order_index: flow.order_index,
+            ...flow,
             subflows: subflows.map(({ subflow, messages }) => ({
-              name: subflow.name,
-              description: subflow.description,
-              trigger_keywords: subflow.trigger_keywords,
-              order_index: subflow.order_index,
-              // An inactive parent is no parent for a conversation either (the loader skips it).
-              parent_subflow_index:
-                subflow.parent_subflow_id === null ? null : (positions.get(subflow.parent_subflow_id) ?? null),
-              messages: messages.map((message) => ({
-                message_text: message.message_text,
-                message_type: message.message_type,
-                order_index: message.order_index,
-                wait_for_response: message.wait_for_response,
-                wait_for_file: message.wait_for_file,
-                expected_file_types: message.expected_file_types,
-                delay_seconds: message.delay_seconds,
-                save_response_as: message.save_response_as,
-              })),
+              ...subflow,
+              // An inactive parent is no parent for a conversation either (the loader skips it),
+              // and it is not in the file.
+              parent_subflow_id:
+                subflow.parent_subflow_id !== null && exportedIds.has(subflow.parent_subflow_id) ? subflow.parent_subflow_id : null,
+              messages: messages.map((message) => ({ ...message })),
             })),
           };
         }),
-      };
+      } as FlowFileResponse;
     },
 
     async importTemplate(document) {

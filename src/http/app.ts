@@ -33,7 +33,7 @@ export function createHttpApp(deps: CoreDeps, routers: Router[]): Koa {
         { prefix: '/api', limit: deps.config.rateLimit.apiPerMinute },
         { prefix: '/webhook', limit: deps.config.rateLimit.webhookPerMinute },
       ],
-      sharedState: deps.sharedState,
+      redis: deps.sharedState.redisClient,
       logger: deps.logger,
     }),
   );

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { botStatuses, type Config } from '../config.js';
+import { timeZoneSchema } from '../shared/time-zone.js';
 
 export type SettingType = 'string' | 'boolean' | 'number' | 'json';
 
@@ -22,6 +23,7 @@ export const settingDefinitions = {
   MESSAGE_COOLDOWN: define('number', 'Minimum seconds between two replies to one contact', z.number().int().min(0).max(3600)),
   CONVERSATION_TIMEOUT_MINUTES: define('number', 'Idle minutes after which a conversation is closed', z.number().int().min(1).max(525_600)),
   BOT_SKIP_ASSIGNED_TICKETS: define('boolean', 'Leave tickets assigned to a human agent alone', z.boolean()),
+  TIMEZONE: define('string', 'IANA time zone in which analytics count days (e.g. America/Sao_Paulo, UTC)', timeZoneSchema),
 } as const;
 
 export type SettingKey = keyof typeof settingDefinitions;

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type Logger, type TransportSingleOptions } from 'pino';
 
 export type { Logger };
 
@@ -23,11 +23,30 @@ const redactedPaths = [
   '*.private_key',
 ];
 
-export function createLogger(level: string, name = 'flow-bot'): Logger {
+/**
+ * How logs are written to `output`: readable lines through pino-pretty (in a worker thread, as a
+ * pino transport) when it is a terminal, one JSON object per line otherwise (files, pipes, log
+ * collectors).
+ */
+export function logTransportFor(output: { readonly isTTY?: boolean }): TransportSingleOptions | undefined {
+  if (output.isTTY !== true) return undefined;
+  return {
+    target: 'pino-pretty',
+    options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: false },
+  };
+}
+
+/**
+ * A pino logger that never logs secrets. JSON on stdout unless `output` is given: then the
+ * format follows logTransportFor(output) (pretty in a terminal).
+ */
+export function createLogger(level: string, name = 'flow-bot', options: { readonly output?: { readonly isTTY?: boolean } } = {}): Logger {
+  const transport = options.output ? logTransportFor(options.output) : undefined;
   return pino({
     name,
     level,
     redact: { paths: redactedPaths, censor: '[redacted]' },
+    ...(transport ? { transport } : {}),
   });
 }
 

@@ -18,6 +18,11 @@ export interface SharedState {
    * (a fixed window). Shared by every replica with Redis; per process otherwise.
    */
   increment(key: string, ttlMs: number): Promise<number>;
+  /**
+   * The Redis command connection (when REDIS_URL is set), for libraries that keep their own state
+   * in Redis (the rate limiter). It never queues commands while Redis is away.
+   */
+  readonly redisClient?: Redis;
   /** True while Redis (when used) is reachable: callers shorten their caches when it is not. */
   connected(): boolean;
   /** Called after Redis comes back from an outage: what was published meanwhile is lost. */
@@ -110,6 +115,7 @@ export function createRedisSharedState(url: string, logger: Logger): SharedState
   });
   return {
     kind: 'redis',
+    redisClient: publisher,
     async increment(key, ttlMs) {
       // Counters are disposable: while Redis is away, count in this process rather than fail requests.
       if (publisher.status !== 'ready') return localCounters.increment(key, ttlMs);

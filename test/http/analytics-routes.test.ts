@@ -1,6 +1,7 @@
 // GET /api/analytics/*: figures over rows with known timestamps, and a funnel over conversations
-// the real runtime played through.
+// the real step engine played through.
 import { expect } from 'chai';
+import { loadConfig } from '../../src/config.js';
 import { createTestStepEngine } from '../support/test-step-engine.js';
 import { insertFlow, insertInbound, type InsertedFlow } from '../support/flow-builder.js';
 import { startHttpTestApp, type HttpTestApp } from './http-test-app.js';
@@ -13,7 +14,8 @@ describe('admin API: analytics', () => {
   let contact = 20_000;
 
   before(async () => {
-    app = await startHttpTestApp();
+    // Days in UTC here, so the fixed timestamps below read plainly; TIMEZONE is tested on its own.
+    app = await startHttpTestApp({ env: { TIMEZONE: 'UTC' } });
     flow = await insertFlow(app.deps.db, [
       {
         name: 'Menu',
@@ -231,5 +233,86 @@ describe('admin API: analytics', () => {
       expect(bad.status).to.equal(400);
       expect(bad.body.errors[0]).to.match(/^flowId: /);
     });
+  });
+});
+
+describe('admin API: analytics count days in the TIMEZONE setting', () => {
+  // 22:30 on 23 November in São Paulo (UTC-3), already the 24th in UTC.
+  const evening = new Date('2026-11-24T01:30:00Z');
+  const query = '/api/analytics/conversations?from=2026-11-23&to=2026-11-24';
+
+  async function appWithMessage(env: Record<string, string> = {}): Promise<HttpTestApp> {
+    const app = await startHttpTestApp({ env });
+    await app.deps.db('message_history').insert({
+      contact_id: 1, direction: 'inbound', status: 'processed', body: 'boa noite', created_at: evening, gosac_message_id: 'tz-1',
+    });
+    return app;
+  }
+
+  it('counts a message of 01:30 UTC on the previous day with the default zone, on its UTC day with TIMEZONE=UTC', async () => {
+    const saoPaulo = await appWithMessage();
+    try {
+      const answer = await saoPaulo.api('GET', query);
+      expect(answer.status).to.equal(200);
+      expect(answer.body).to.deep.include({
+        timezone: 'America/Sao_Paulo',
+        from: '2026-11-23T03:00:00.000Z',
+        to: '2026-11-25T02:59:59.999Z',
+        daily_messages: [
+          { date: '2026-11-23', inbound: 1, outbound: 0 },
+          { date: '2026-11-24', inbound: 0, outbound: 0 },
+        ],
+      });
+      // The one day the business saw it on.
+      const day = await saoPaulo.api('GET', '/api/analytics/conversations?from=2026-11-23&to=2026-11-23');
+      expect(day.body.daily_messages).to.deep.equal([{ date: '2026-11-23', inbound: 1, outbound: 0 }]);
+      // By default the last 30 days of São Paulo, today's date there last.
+      const recent = (await saoPaulo.api('GET', '/api/analytics/conversations')).body.daily_messages.map((row: any) => row.date);
+      expect(recent).to.have.length(30);
+      expect(recent.at(-1)).to.equal(new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Sao_Paulo' }).format(new Date()));
+    } finally {
+      await saoPaulo.close();
+    }
+    const utc = await appWithMessage({ TIMEZONE: 'UTC' });
+    try {
+      const answer = await utc.api('GET', query);
+      expect(answer.body).to.deep.include({
+        timezone: 'UTC',
+        from: '2026-11-23T00:00:00.000Z',
+        daily_messages: [
+          { date: '2026-11-23', inbound: 0, outbound: 0 },
+          { date: '2026-11-24', inbound: 1, outbound: 0 },
+        ],
+      });
+    } finally {
+      await utc.close();
+    }
+  });
+
+  it('takes the zone from the settings API at once (database over environment), and refuses an unknown one naming it', async () => {
+    const app = await appWithMessage();
+    try {
+      const settings = await app.api('GET', '/api/settings');
+      expect(settings.body.TIMEZONE).to.include({ value: 'America/Sao_Paulo', type: 'string', source: 'environment' });
+      expect((await app.api('PUT', '/api/settings/TIMEZONE', { value: 'UTC' })).status).to.equal(200);
+      const answer = await app.api('GET', query);
+      expect(answer.body.timezone).to.equal('UTC');
+      expect(answer.body.daily_messages.map((row: any) => row.inbound)).to.deep.equal([0, 1]);
+
+      for (const bad of ['Mars/Olympus', '+03:00', 'UTC-3', '']) {
+        const refused = await app.api('PUT', '/api/settings/TIMEZONE', { value: bad });
+        expect(refused.status, bad).to.equal(400);
+        expect(refused.body.errors[0], bad).to.match(/^value: /);
+        if (bad !== '') expect(refused.body.errors[0]).to.include(`"${bad}"`);
+      }
+      expect((await app.api('GET', '/api/settings')).body.TIMEZONE).to.include({ value: 'UTC', source: 'database' });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('refuses an unknown TIMEZONE in the environment at start, naming the variable', () => {
+    expect(() => loadConfig({ TIMEZONE: 'America/Sao_Paolo' })).to.throw(/TIMEZONE: unknown time zone "America\/Sao_Paolo"/);
+    expect(loadConfig({ TIMEZONE: '' }).settingsDefaults.TIMEZONE).to.equal('America/Sao_Paulo');
   });
 });

@@ -130,6 +130,8 @@ describe('http app: cross-cutting middleware', () => {
         expect(answer.headers.get('referrer-policy')).to.equal('no-referrer');
         expect(answer.headers.get('content-security-policy')).to.include("default-src 'none'");
         expect(answer.headers.get('content-security-policy')).to.include("frame-ancestors 'none'");
+        expect(answer.headers.get('cross-origin-opener-policy')).to.equal('same-origin');
+        expect(answer.headers.get('cache-control')).to.equal('no-store');
         expect(answer.headers.get('content-type')).to.match(/^application\/json/);
       }
     });
@@ -163,6 +165,20 @@ describe('http app: cross-cutting middleware', () => {
       expect(preflight.headers.get('access-control-allow-credentials')).to.equal(null);
     });
 
+    it('lets a configured browser origin read X-Total-Count (Access-Control-Expose-Headers), errors included', async () => {
+      const origin = 'https://admin.example.com';
+      const answer = await app.api('GET', '/api/conversations', undefined, { origin });
+      expect(answer.status).to.equal(200);
+      expect(answer.headers.get('x-total-count')).to.equal('0');
+      expect(answer.headers.get('access-control-allow-origin')).to.equal(origin);
+      const exposed = (answer.headers.get('access-control-expose-headers') ?? '').split(',').map((name) => name.trim().toLowerCase());
+      expect(exposed).to.include.members(['x-total-count', 'x-request-id', 'retry-after']);
+      const failed = await app.api('GET', '/api/conversations?limit=x', undefined, { origin });
+      expect(failed.status).to.equal(400);
+      expect(failed.headers.get('access-control-allow-origin')).to.equal(origin);
+      expect(failed.headers.get('access-control-expose-headers')).to.match(/X-Total-Count/i);
+    });
+
     it('gives no CORS header to another origin and refuses its preflight', async () => {
       const answer = await app.api('GET', '/api/flow-templates', undefined, { origin: 'https://evil.example.com' });
       expect(answer.headers.get('access-control-allow-origin')).to.equal(null);
@@ -171,7 +187,47 @@ describe('http app: cross-cutting middleware', () => {
       });
       expect(preflight.status).to.equal(403);
       expect(preflight.headers.get('access-control-allow-origin')).to.equal(null);
+      expect(answer.headers.get('access-control-expose-headers')).to.equal(null);
     });
+  });
+});
+
+describe('http app: CORS with ALLOWED_ORIGINS=*', () => {
+  let app: HttpTestApp;
+  before(async () => {
+    app = await startHttpTestApp({ env: { ALLOWED_ORIGINS: '*' } });
+  });
+  after(() => app.close());
+
+  it('answers any origin with that origin (never "*" itself), exposing X-Total-Count', async () => {
+    const answer = await app.api('GET', '/api/conversations', undefined, { origin: 'http://localhost:5173' });
+    expect(answer.headers.get('access-control-allow-origin')).to.equal('http://localhost:5173');
+    expect(answer.headers.get('access-control-expose-headers')).to.match(/X-Total-Count/i);
+    const preflight = await app.raw('OPTIONS', '/api/conversations', {
+      headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'GET' },
+    });
+    expect(preflight.status).to.equal(204);
+    expect(preflight.headers.get('access-control-allow-origin')).to.equal('http://localhost:5173');
+  });
+});
+
+describe('http app: security headers in production', () => {
+  let app: HttpTestApp;
+  before(async () => {
+    app = await startHttpTestApp({ env: { NODE_ENV: 'production' } });
+  });
+  after(() => app.close());
+
+  it('adds Strict-Transport-Security in production only', async () => {
+    const answer = await app.raw('GET', '/health');
+    expect(answer.headers.get('strict-transport-security')).to.equal('max-age=31536000; includeSubDomains');
+    expect(answer.headers.get('cache-control')).to.equal('no-store');
+    const development = await startHttpTestApp();
+    try {
+      expect((await development.raw('GET', '/health')).headers.get('strict-transport-security')).to.equal(null);
+    } finally {
+      await development.close();
+    }
   });
 });
 

@@ -95,11 +95,17 @@ describe('admin API: conversations', () => {
       ['outbound', 'Olá!'],
       ['inbound', 'projeto.pdf'],
     ]);
-    expect(Object.keys(answer.body[2]).sort()).to.deep.equal(
-      ['body', 'created_at', 'direction', 'id', 'media_type', 'media_url', 'reason', 'sent_at', 'status'],
-    );
+    expect(Object.keys(answer.body[2]).sort()).to.deep.equal([
+      'body', 'contact_id', 'conversation_id', 'created_at', 'direction', 'due_at', 'flow_message_id', 'id', 'is_from_bot',
+      'media_path', 'media_type', 'media_url', 'message_text', 'message_type', 'reason', 'sent_at', 'status', 'ticket_id',
+    ]);
+    expect(answer.body.map((row: any) => [row.is_from_bot, row.message_text])).to.deep.equal([
+      [false, 'oi'],
+      [true, 'Olá!'],
+      [false, 'projeto.pdf'],
+    ]);
     expect(answer.body[1].sent_at).to.equal(at(3).toISOString());
-    expect(answer.body[2]).to.include({ media_type: 'application', media_url: 'https://gosac.example/f.pdf' });
+    expect(answer.body[2]).to.include({ media_type: 'application', message_type: 'application', media_url: 'https://gosac.example/f.pdf', conversation_id: id });
   });
 
   it('answers 404 for an unknown conversation and 400 for a bad id', async () => {

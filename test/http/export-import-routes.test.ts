@@ -1,5 +1,6 @@
-// GET /api/export/flows/:templateId and POST /api/import/flows: a round trip reproduces the same
-// machine, and a broken document writes nothing.
+// GET /api/export/flows/:templateId and POST /api/import/flows: the SPEC §5 file shape, a round
+// trip reproduces the same machine, and a broken document writes nothing. The earlier Python
+// service's file is imported and conversed on in test/e2e/python-export-import.test.ts.
 import { expect } from 'chai';
 import { compileFlow, type FlowDefinition } from '../../machines/index.js';
 import { loadFlowDefinition } from '../../src/flows/flow-definition-loader.js';
@@ -95,19 +96,31 @@ describe('admin API: export and import', () => {
     return answer.body;
   }
 
-  it('exports the template with its active flows, subflows and messages, parents by position', async () => {
+  it('exports the SPEC §5 file: {template, flows → subflows → messages}, active rows as stored, parents by id', async () => {
     const document = await exported();
-    expect(document).to.include({ name: 'Móveis', created_by: 'test', format_version: 1 });
-    expect(document.flows.map((flow: any) => [flow.name, flow.is_default])).to.deep.equal([['Móveis', true], ['Pós-venda', false]]);
+    expect(document).to.include({ format_version: 2 });
+    expect(document.template).to.include({ id: built.templateId, name: 'Móveis', created_by: 'test', is_active: true });
+    expect(Object.keys(document.template).sort()).to.deep.equal(['created_at', 'created_by', 'description', 'id', 'is_active', 'name', 'updated_at']);
+    expect(document.flows.map((flow: any) => [flow.id, flow.template_id, flow.name, flow.is_default])).to.deep.equal([
+      [built.flowId, built.templateId, 'Móveis', true],
+      [secondFlowId, built.templateId, 'Pós-venda', false],
+    ]);
     const subflows = document.flows[0].subflows;
     expect(subflows.map((subflow: any) => subflow.name)).to.deep.equal(['Assistência', 'Orçamento', 'Boas-vindas']);
-    expect(subflows.map((subflow: any) => subflow.parent_subflow_index)).to.deep.equal([2, null, null]);
+    expect(subflows.map((subflow: any) => subflow.parent_subflow_id)).to.deep.equal([built.subflowIds['Boas-vindas'], null, null]);
+    expect(subflows.map((subflow: any) => subflow.flow_id)).to.deep.equal([built.flowId, built.flowId, built.flowId]);
+    expect(subflows[1]).to.include({ id: built.subflowIds['Orçamento'], is_active: true, order_index: 1 });
+    expect(subflows[1].trigger_keywords).to.deep.equal(['1', 'orçamento']);
     expect(subflows[1].messages.map((message: any) => message.message_text)).to.deep.equal([
       'Qual ambiente?',
       'Envie o projeto da {{ambiente}}.',
       'Recebido!',
     ]);
-    expect(subflows[1].messages[1]).to.deep.equal({
+    const { created_at: created, updated_at: updated, ...message } = subflows[1].messages[1];
+    expect([created, updated].map((time: string) => Number.isNaN(Date.parse(time)))).to.deep.equal([false, false]);
+    expect(message).to.deep.equal({
+      id: built.messageIds['Orçamento']![1],
+      subflow_id: built.subflowIds['Orçamento'],
       message_text: 'Envie o projeto da {{ambiente}}.',
       message_type: 'text',
       order_index: 1,
@@ -116,8 +129,9 @@ describe('admin API: export and import', () => {
       expected_file_types: ['pdf', 'dwg'],
       delay_seconds: 0,
       save_response_as: null,
+      is_active: true,
     });
-    expect(JSON.stringify(document)).not.to.match(/"(id|flow_id|subflow_id|template_id|parent_subflow_id)"/);
+    expect(JSON.stringify(document)).not.to.match(/não exportar|apagada|"is_active":false/);
   });
 
   it('imports an export as "Imported - <name>" that compiles to the same machine, never as default', async () => {
@@ -154,8 +168,13 @@ describe('admin API: export and import', () => {
     }
     // And the copy exports to the same document.
     const again = await app.api('GET', `/api/export/flows/${templateId}`);
-    const strip = (document: any) => ({ ...document, name: undefined, exported_at: undefined, flows: document.flows.map((flow: any) => ({ ...flow, is_default: undefined })) });
+    // Up to ids, timestamps, the name and the default flag, the copy exports to the same file.
+    const strip = (document: any): unknown =>
+      JSON.parse(JSON.stringify(document), (key, value) =>
+        /(^id|_id|_at)$/.test(key) || key === 'is_default' || (key === 'name' && typeof value === 'string' && value.endsWith('Móveis')) ? undefined : value,
+      );
     expect(strip(again.body)).to.deep.equal(strip(await exported()));
+    expect(again.body.flows[0].subflows[0].parent_subflow_id).to.equal(again.body.flows[0].subflows[2].id);
   });
 
   it('validates the whole document first: 400 naming every bad field by path, nothing written', async () => {
@@ -163,7 +182,7 @@ describe('admin API: export and import', () => {
     document.flows[0].subflows[2].messages[1].message_text = '   ';
     document.flows[0].subflows[1].trigger_keywords = ['ok', '  '];
     document.flows[1].subflows[0].messages[0].delay_seconds = -1;
-    document.flows[0].subflows[1].parent_subflow_index = 9;
+    document.flows[0].subflows[1].parent_subflow_id = 999_999;
     const before = await counts();
     const answer = await app.api('POST', '/api/import/flows', document);
     expect(answer.status).to.equal(400);
@@ -172,33 +191,75 @@ describe('admin API: export and import', () => {
       'flows.0.subflows.2.messages.1.message_text',
       'flows.0.subflows.1.trigger_keywords.1',
       'flows.1.subflows.0.messages.0.delay_seconds',
-      'flows.0.subflows.1.parent_subflow_index',
+      'flows.0.subflows.1.parent_subflow_id',
     ]);
     expect(await counts()).to.deep.equal(before);
   });
 
-  it('refuses parents that do not exist or loop, naming the field', async () => {
+  it('refuses parents that do not exist in the flow or loop, naming the field', async () => {
     const document = await exported();
-    document.flows[0].subflows[1].parent_subflow_index = 7;
+    const [assistance, quote, welcome] = document.flows[0].subflows;
+    quote.parent_subflow_id = 7_777;
     let answer = await app.api('POST', '/api/import/flows', document);
     expect(answer.status).to.equal(400);
-    expect(answer.body.errors).to.deep.equal(['flows.0.subflows.1.parent_subflow_index: no subflow at position 7 in this flow']);
+    expect(answer.body.errors).to.deep.equal(['flows.0.subflows.1.parent_subflow_id: no subflow with id 7777 in this flow']);
 
-    document.flows[0].subflows[1].parent_subflow_index = 0;
-    document.flows[0].subflows[2].parent_subflow_index = 1;
+    // A subflow of another flow in the same file is not a parent either.
+    quote.parent_subflow_id = document.flows[1].subflows[0].id;
+    answer = await app.api('POST', '/api/import/flows', document);
+    expect(answer.body.errors).to.deep.equal([`flows.0.subflows.1.parent_subflow_id: no subflow with id ${quote.parent_subflow_id} in this flow`]);
+
+    quote.parent_subflow_id = assistance.id;
+    welcome.parent_subflow_id = quote.id;
     answer = await app.api('POST', '/api/import/flows', document);
     expect(answer.status).to.equal(400);
-    expect(answer.body.errors[0]).to.match(/^flows\.0\.subflows\.\d\.parent_subflow_index: a subflow cannot be its own parent/);
+    expect(answer.body.errors[0]).to.match(/^flows\.0\.subflows\.\d\.parent_subflow_id: a subflow cannot be its own parent/);
+  });
+
+  it('still imports the earlier portable document ({name, flows}, parents by position, no ids)', async () => {
+    const answer = await app.api('POST', '/api/import/flows', {
+      format: 'gosac-flow-bot/flow-template',
+      format_version: 1,
+      name: 'Portátil',
+      flows: [
+        {
+          name: 'Fluxo',
+          is_default: true,
+          subflows: [
+            { name: 'Filho', trigger_keywords: ['2'], parent_subflow_index: 1, messages: [{ message_text: 'Filho', wait_for_response: false }] },
+            { name: 'Menu', messages: [{ message_text: 'Menu' }] },
+          ],
+        },
+      ],
+    });
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(201);
+    const file = (await app.api('GET', `/api/export/flows/${answer.body.template_id}`)).body;
+    expect(file.template.name).to.equal('Imported - Portátil');
+    const [child, menu] = file.flows[0].subflows;
+    expect([child.name, menu.name, child.parent_subflow_id, file.flows[0].is_default]).to.deep.equal(['Filho', 'Menu', menu.id, false]);
+    const refused = await app.api('POST', '/api/import/flows', { name: 'x', flows: [{ name: 'f', subflows: [{ name: 's', parent_subflow_index: 7, messages: [] }] }] });
+    expect(refused.body.errors).to.deep.equal(['flows.0.subflows.0.parent_subflow_index: no subflow at position 7 in this flow']);
   });
 
   it('answers 400 for a body that is not an export', async () => {
-    for (const body of [[], { flows: [] }, { name: 'x' }, { name: 'x', flows: 'no' }, { name: 'x', flows: [{ subflows: [] }] }]) {
+    for (const body of [
+      [],
+      { flows: [] },
+      { name: 'x' },
+      { name: 'x', flows: 'no' },
+      { name: 'x', flows: [{ subflows: [] }] },
+      { template: null, flows: [] },
+      { template: { name: 'x' } },
+      { template: { name: 'x' }, flows: [{ name: 'f', subflows: [{ name: 's', messages: [{ message_text: 5 }] }] }] },
+    ]) {
       const answer = await app.api('POST', '/api/import/flows', body);
       expect(answer.status, JSON.stringify(body)).to.equal(400);
       expect(answer.body.errors).to.be.an('array').with.length.greaterThan(0);
     }
     const missingName = await app.api('POST', '/api/import/flows', { flows: [] });
     expect(missingName.body.errors).to.deep.equal(['name: required']);
+    const missingTemplateName = await app.api('POST', '/api/import/flows', { template: { id: 3 }, flows: [] });
+    expect(missingTemplateName.body.errors).to.deep.equal(['template.name: required']);
   });
 
   it('rolls back everything when the database refuses a row half way', async () => {
@@ -216,7 +277,7 @@ describe('admin API: export and import', () => {
       expect(answer.status).to.equal(500);
       expect(answer.body).to.deep.equal({ errors: ['internal error'] });
       expect(await counts()).to.deep.equal(before);
-      const imported = await db('flow_templates').where('name', 'like', 'Imported - %').count<Array<{ n: string }>>({ n: '*' });
+      const imported = await db('flow_templates').where('name', 'Imported - Móveis').count<Array<{ n: string }>>({ n: '*' });
       expect(Number(imported[0]!.n)).to.equal(1);
     } finally {
       await db.raw('DROP TRIGGER refuse_boom ON flow_messages');

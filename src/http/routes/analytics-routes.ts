@@ -26,14 +26,14 @@ export function createAnalyticsRoutes(deps: { readonly analytics: AnalyticsServi
 
 const tag = 'analytics';
 const range =
-  'Last 30 UTC days (today included) unless `from`/`to` are given (ISO dates are whole UTC days, both included; at most 366 days; 400 when invalid or from is after to).';
+  'Days are days in the TIMEZONE setting (default America/Sao_Paulo; `timezone` in the answer). Last 30 days (today included) unless `from`/`to` are given (ISO dates are whole days in TIMEZONE, both included; date-times are instants; at most 366 days; 400 when invalid or from is after to).';
 
 export const analyticsRouteDocs: RouteDoc[] = [
   {
     method: 'get',
     path: '/api/analytics/conversations',
     tag,
-    summary: `Conversations started in the range by status (active, paused, completed, closed; each counted once) and by flow, and messages per UTC day (inbound: every message received; outbound: every reply the bot queued or sent, failed ones excluded). ${range}`,
+    summary: `Conversations started in the range by status (active, paused, completed, closed; each counted once) and by flow, and messages per day in TIMEZONE (inbound: every message received; outbound: every reply the bot queued or sent, failed ones excluded). ${range}`,
     query: analyticsRangeQuerySchema,
     response: { status: 200, schema: conversationAnalyticsSchema },
     errors: [400],
