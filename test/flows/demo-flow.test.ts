@@ -42,7 +42,7 @@ describe('demo flow', () => {
 describe('demo flow on start', function () {
   this.timeout(60_000);
 
-  const cases = [
+  const cases: Array<{ env: Record<string, string>; templates: number; title: string }> = [
     { env: { NODE_ENV: 'production' }, templates: 0, title: 'is not created on an empty production database' },
     { env: { ENVIRONMENT: 'production', NODE_ENV: 'development' }, templates: 0, title: 'is not created when ENVIRONMENT=production' },
     { env: { NODE_ENV: 'production', DEMO_FLOW: 'true' }, templates: 1, title: 'is created in production when DEMO_FLOW=true' },
