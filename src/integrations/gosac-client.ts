@@ -44,6 +44,9 @@ export function createGosacClient(options: GosacClientOptions): GosacClient {
       'Content-Type': 'application/json',
     };
     if (integration) headers['INTEGRATION'] = integration;
+    // The headers carry the key: the logger redacts `headers.Authorization` (a test checks it).
+    log.trace({ url, headers }, 'calling GOSAC');
+    const started = Date.now();
     try {
       const response = await got.post(url, {
         body: JSON.stringify(json),
@@ -56,6 +59,7 @@ export function createGosacClient(options: GosacClientOptions): GosacClient {
         ...(signal ? { signal } : {}),
       });
       const status = response.statusCode;
+      log.debug({ url, status, ms: Date.now() - started }, 'GOSAC answered');
       if (status >= 200 && status < 300) return { ok: true, dryRun: false };
       const error = `GOSAC answered ${status}: ${String(response.body).slice(0, maxErrorBodyLength)}`;
       if (status >= 500 || retryableStatuses.has(status)) {
@@ -70,6 +74,7 @@ export function createGosacClient(options: GosacClientOptions): GosacClient {
       // GOSAC, so trying again is the only way to get it there.
       const code = error instanceof RequestError ? error.code : undefined;
       const message = error instanceof Error ? error.message : String(error);
+      log.debug({ url, code, ms: Date.now() - started }, 'GOSAC call failed');
       return { ok: false, retryable: true, error: code ? `${code}: ${message}` : message };
     }
   }

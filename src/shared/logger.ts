@@ -23,12 +23,10 @@ const redactedPaths = [
   '*.private_key',
 ];
 
-export function createLogger(level: string, name = 'flow-bot'): Logger {
-  return pino({
-    name,
-    level,
-    redact: { paths: redactedPaths, censor: '[redacted]' },
-  });
+/** `destination` (stdout by default) lets a test read exactly what the service would print. */
+export function createLogger(level: string, name = 'flow-bot', destination?: pino.DestinationStream): Logger {
+  const options = { name, level, redact: { paths: redactedPaths, censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Removes `token=` query parameters from a URL before it is logged. */

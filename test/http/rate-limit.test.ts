@@ -4,6 +4,8 @@ import { loadConfig } from '../../src/config.js';
 import { createExpiringCounters } from '../../src/shared/expiring-counters.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createRedisSharedState } from '../../src/shared/shared-state.js';
+import { redisChild, redisServerAvailable, redisServerMissing, type RedisChild } from '../support/redis-server.js';
+import { freePort } from '../support/service-process.js';
 import { startHttpTestApp, type HttpTestApp } from './http-test-app.js';
 
 function fakeWebhook(): Router {
@@ -87,9 +89,15 @@ describe('rate limiting per client', function () {
     expect(counters.increment('a', 100)).to.equal(1);
   });
 
-  it('shares one counter between replicas through Redis (when REDIS_URL is set)', async function () {
-    const url = process.env.REDIS_URL;
-    if (!url) this.skip();
+  // REDIS_URL when the run has one; otherwise a redis-server of its own (never skipped).
+  it('shares one counter between replicas through Redis', async () => {
+    let ownRedis: RedisChild | undefined;
+    if (!process.env.REDIS_URL) {
+      if (!redisServerAvailable()) throw new Error(redisServerMissing);
+      ownRedis = redisChild(await freePort());
+      await ownRedis.start();
+    }
+    const url = process.env.REDIS_URL ?? ownRedis!.url;
     const logger = createLogger('silent');
     const [one, two] = [createRedisSharedState(url, logger), createRedisSharedState(url, logger)];
     try {
@@ -101,6 +109,7 @@ describe('rate limiting per client', function () {
     } finally {
       await one.close();
       await two.close();
+      await ownRedis?.kill();
     }
   });
 });
