@@ -195,6 +195,18 @@ describe('npm start from a fresh copy, nothing configured', function () {
     cleanups.push(async () => void (await again.stop()));
     expect(again.output.join('\n')).to.not.include('created the demo flow');
     expect(await again.stop(), 'the service logged "stopped"').to.equal(true);
+
+    // The tests run there too (their embedded server used to wait for ever as root): one suite
+    // that needs the database, bounded.
+    const suite = spawnSync('npm', ['run', 'test:one', '--', 'test/flows/demo-flow.test.ts'], {
+      cwd: folder,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, npm_config_update_notifier: 'false' },
+      encoding: 'utf8',
+      timeout: 120_000,
+      killSignal: 'SIGKILL',
+    });
+    expect(suite.status, `${suite.stdout}\n${suite.stderr}`).to.equal(0);
+    expect(suite.stdout).to.match(/\d+ passing/);
   });
 
   it('works as a normal user from a folder only that user may enter', async () => {
