@@ -8,6 +8,12 @@ const booleanFromEnv = z
     message: 'must be true or false',
   })
   .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
+const decimalFromEnv = (min: number, max: number) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .refine(Number.isFinite, 'must be a number')
+    .refine((value) => value >= min, `must be at least ${min}`)
+    .refine((value) => value <= max, `must be at most ${max}`);
 const integerFromEnv = (min: number, max: number) =>
   z.coerce
     .number({ message: 'must be a number' })
@@ -28,6 +34,10 @@ export const botStatuses = ['active', 'paused', 'maintenance'] as const;
 export type BotStatus = (typeof botStatuses)[number];
 export const roles = ['web', 'worker', 'both'] as const;
 export type Role = (typeof roles)[number];
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
+/** The shortest idle time CONVERSATION_TIMEOUT_MINUTES accepts (0.01 min = 0.6 s, for tests). */
+export const minConversationTimeoutMinutes = 0.01;
 
 const environmentSchema = z.object({
   NODE_ENV: z.string().optional(),
@@ -38,14 +48,15 @@ const environmentSchema = z.object({
   REDIS_URL: optionalUrl,
   DATA_DIR: z.string().default('.data'),
   ROLE: z.enum(roles).default('both'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(logLevels, { message: `must be one of ${logLevels.join(', ')}` }).default('info'),
   BOT_ENABLED: booleanFromEnv.default(true),
   BOT_STATUS: z.enum(botStatuses).default('active'),
   TEST_MODE: booleanFromEnv.default(false),
   TEST_CONTACT_ID: optionalText,
   DEBOUNCE_TIME: integerFromEnv(0, 600_000).default(2000),
   MESSAGE_COOLDOWN: integerFromEnv(0, 3600).default(5),
-  CONVERSATION_TIMEOUT_MINUTES: integerFromEnv(1, 525_600).default(1440),
+  // Fractions are fine (0.05 = 3 s): SPEC §10 says every *_MINUTES setting takes them.
+  CONVERSATION_TIMEOUT_MINUTES: decimalFromEnv(minConversationTimeoutMinutes, 525_600).default(1440),
   BOT_SKIP_ASSIGNED_TICKETS: booleanFromEnv.default(true),
   TIMEZONE: optionalText.pipe(timeZoneSchema.optional()),
   GOSAC_BASE_URL: optionalUrl,
@@ -71,13 +82,16 @@ const environmentSchema = z.object({
   STEP_CONCURRENCY: integerFromEnv(1, 16).default(2),
   SEND_CONCURRENCY: integerFromEnv(1, 2_000).default(256),
   SHUTDOWN_TIMEOUT: integerFromEnv(1, 600).default(10),
-  DEMO_FLOW: booleanFromEnv.default(true),
+  // Unset: the demo flow outside production only; DEMO_FLOW=true asks for it in production too.
+  DEMO_FLOW: booleanFromEnv.optional(),
   RATE_LIMIT_PER_MINUTE: integerFromEnv(0, 1_000_000).default(1200),
   RATE_LIMIT_WEBHOOK_PER_MINUTE: integerFromEnv(0, 1_000_000).default(0),
   TRUST_PROXY: booleanFromEnv.default(false),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
+/** Every variable the configuration reads. */
+export const configVariableNames = Object.keys(environmentSchema.shape) as Array<keyof Environment>;
 
 export interface Config {
   readonly production: boolean;
@@ -130,30 +144,53 @@ export interface Config {
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    // One line, so a log shows the whole reason in one record.
+    super(`invalid configuration: ${problems.join('; ')}`);
     this.name = 'ConfigError';
   }
 }
 
-/** Reads and validates the environment; throws a ConfigError naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = environmentSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
-    );
+/**
+ * An empty variable (`PORT=` in a .env file or a compose file) means "not set": the default, never
+ * 0 or "". Every variable is treated so.
+ */
+function withoutEmptyValues(env: NodeJS.ProcessEnv): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && value.trim() !== '') kept[name] = value;
   }
-  const e = parsed.data;
-  const production = (e.NODE_ENV ?? e.ENVIRONMENT ?? '').toLowerCase() === 'production';
+  return kept;
+}
+
+/** Production when either NODE_ENV or ENVIRONMENT says so (one saying it is enough). */
+export function isProduction(env: NodeJS.ProcessEnv): boolean {
+  return [env.NODE_ENV, env.ENVIRONMENT].some((value) => value?.trim().toLowerCase() === 'production');
+}
+
+/** LOG_LEVEL when it is a valid level, else `info`: for the logger that reports a bad configuration. */
+export function bootLogLevel(env: NodeJS.ProcessEnv = process.env): LogLevel {
+  const level = env.LOG_LEVEL?.trim();
+  return (logLevels as readonly string[]).includes(level ?? '') ? (level as LogLevel) : 'info';
+}
+
+/** Reads and validates the environment; throws a ConfigError naming every bad variable. */
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
+  const env = withoutEmptyValues(rawEnv);
+  const production = isProduction(env);
+  const parsed = environmentSchema.safeParse(env);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
   if (production) {
-    const missing = (['DATABASE_URL', 'ADMIN_API_TOKEN'] as const).filter((name) => !e[name]);
-    if (missing.length > 0) {
-      throw new ConfigError(missing.map((name) => `${name}: required in production`));
+    for (const name of ['DATABASE_URL', 'ADMIN_API_TOKEN'] as const) {
+      if (!env[name]) problems.push(`${name}: required in production`);
     }
   }
-  if (e.GOSAC_AUTHORIZATION_KEY && !e.GOSAC_BASE_URL) {
-    throw new ConfigError(['GOSAC_BASE_URL: required when GOSAC_AUTHORIZATION_KEY is set']);
+  if (env.GOSAC_AUTHORIZATION_KEY && !env.GOSAC_BASE_URL) {
+    problems.push('GOSAC_BASE_URL: required when GOSAC_AUTHORIZATION_KEY is set');
   }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const e = parsed.data;
   return Object.freeze({
     production,
     port: e.PORT,
@@ -169,7 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .split(',')
       .map((origin) => origin.trim())
       .filter(Boolean),
-    createDemoFlow: e.DEMO_FLOW,
+    createDemoFlow: e.DEMO_FLOW ?? !production,
     rateLimit: Object.freeze({ apiPerMinute: e.RATE_LIMIT_PER_MINUTE, webhookPerMinute: e.RATE_LIMIT_WEBHOOK_PER_MINUTE }),
     trustProxy: e.TRUST_PROXY,
     settingsDefaults: Object.freeze({

@@ -1,9 +1,12 @@
-import { ConfigError, loadConfig } from './config.js';
+import { bootLogLevel, ConfigError, loadConfig } from './config.js';
+import { EmbeddedPostgresError } from './db/embedded-postgres.js';
 import { startService } from './service.js';
 import { createLogger } from './shared/logger.js';
 
+// Reports what happens before the configuration is valid: a bad LOG_LEVEL must not crash it (the
+// validation names LOG_LEVEL instead), so it only takes LOG_LEVEL when that is a valid level.
 // Readable lines in a terminal, JSON otherwise (shared/logger.ts).
-const bootLogger = createLogger(process.env.LOG_LEVEL ?? 'info', undefined, { output: process.stdout });
+const bootLogger = createLogger(bootLogLevel(), undefined, { output: process.stdout });
 
 async function main(): Promise<void> {
   let config;
@@ -45,6 +48,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // A known reason (the embedded database cannot run here) is one line saying what to do.
+  if (error instanceof EmbeddedPostgresError) {
+    bootLogger.fatal(error.message);
+    process.exit(1);
+  }
   bootLogger.fatal({ err: error instanceof Error ? error.stack : String(error) }, 'could not start');
   process.exit(1);
 });

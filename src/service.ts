@@ -60,7 +60,7 @@ export async function startService(baseConfig: Config, options: StartOptions = {
       });
       databaseUrl = embedded.url;
       cleanups.push(() => embedded!.stop());
-      logger.info({ dataDir: config.dataDir }, 'DATABASE_URL not set: using embedded PostgreSQL');
+      logger.info({ dataDir: embedded.dataDir }, 'DATABASE_URL not set: using embedded PostgreSQL');
     }
     const db = createDatabase(databaseUrl, config.role === 'web' ? 10 : 14 + config.worker.stepConcurrency, logger);
     cleanups.push(() => db.destroy());

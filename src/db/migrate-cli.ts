@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../shared/logger.js';
-import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { EmbeddedPostgresError, startEmbeddedPostgres } from './embedded-postgres.js';
 import { createDatabase } from './knex.js';
 import { migrateDatabase } from './migrate.js';
 
@@ -10,7 +10,12 @@ const config = loadConfig();
 const logger = createLogger(config.logLevel);
 const embedded = config.databaseUrl
   ? undefined
-  : await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), databaseName: 'flowbot' });
+  : await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), databaseName: 'flowbot' }).catch((error: unknown) => {
+      // The reason and what to do, in one line.
+      if (!(error instanceof EmbeddedPostgresError)) throw error;
+      logger.fatal(error.message);
+      process.exit(1);
+    });
 const url = config.databaseUrl ?? embedded!.url;
 const db = createDatabase(url, 2);
 try {

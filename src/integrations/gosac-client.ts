@@ -82,6 +82,9 @@ export function createGosacClient(options: GosacClientOptions): GosacClient {
       'Content-Type': 'application/json',
     };
     if (integration) headers['INTEGRATION'] = integration;
+    // The headers carry the key: the logger redacts `headers.Authorization` (a test checks it).
+    log.trace({ url, headers }, 'calling GOSAC');
+    const started = Date.now();
     try {
       const response = await got.post(url, {
         body: JSON.stringify(json),
@@ -95,6 +98,7 @@ export function createGosacClient(options: GosacClientOptions): GosacClient {
         ...(signal ? { signal } : {}),
       });
       const status = response.statusCode;
+      log.debug({ url, status, ms: Date.now() - started }, 'GOSAC answered');
       if (status >= 200 && status < 300) return { ok: true, dryRun: false };
       const error = `GOSAC answered ${status}: ${String(response.body).slice(0, maxErrorBodyLength)}`;
       if (status >= 500 || retryableStatuses.has(status)) {
@@ -110,6 +114,7 @@ export function createGosacClient(options: GosacClientOptions): GosacClient {
       // have reached GOSAC all the same (then the send stage repeats it once at most).
       const code = error instanceof RequestError ? error.code : undefined;
       const message = error instanceof Error ? error.message : String(error);
+      log.debug({ url, code, ms: Date.now() - started }, 'GOSAC call failed');
       return {
         ok: false,
         retryable: true,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { botStatuses, type Config } from '../config.js';
+import { botStatuses, minConversationTimeoutMinutes, type Config } from '../config.js';
 import { timeZoneSchema } from '../shared/time-zone.js';
 
 export type SettingType = 'string' | 'boolean' | 'number' | 'json';
@@ -21,7 +21,12 @@ export const settingDefinitions = {
   TEST_CONTACT_ID: define('string', 'The one contact answered in test mode', z.string().max(64)),
   DEBOUNCE_TIME: define('number', 'Milliseconds of quiet before a burst of messages is answered', z.number().int().min(0).max(600_000)),
   MESSAGE_COOLDOWN: define('number', 'Minimum seconds between two replies to one contact', z.number().int().min(0).max(3600)),
-  CONVERSATION_TIMEOUT_MINUTES: define('number', 'Idle minutes after which a conversation is closed', z.number().int().min(1).max(525_600)),
+  // Fractional minutes are allowed (0.05 = 3 s), as for every *_MINUTES setting.
+  CONVERSATION_TIMEOUT_MINUTES: define(
+    'number',
+    'Idle minutes after which a conversation is closed (fractions allowed)',
+    z.number().min(minConversationTimeoutMinutes).max(525_600),
+  ),
   BOT_SKIP_ASSIGNED_TICKETS: define('boolean', 'Leave tickets assigned to a human agent alone', z.boolean()),
   TIMEZONE: define('string', 'IANA time zone in which analytics count days (e.g. America/Sao_Paulo, UTC)', timeZoneSchema),
 } as const;

@@ -37,17 +37,19 @@ export function logTransportFor(output: { readonly isTTY?: boolean }): Transport
 }
 
 /**
- * A pino logger that never logs secrets. JSON on stdout unless `output` is given: then the
- * format follows logTransportFor(output) (pretty in a terminal).
+ * A pino logger that never logs secrets. JSON on stdout unless told otherwise: `output` makes the
+ * format follow logTransportFor(output) (pretty in a terminal); `destination` lets a test read
+ * exactly what the service would print.
  */
-export function createLogger(level: string, name = 'flow-bot', options: { readonly output?: { readonly isTTY?: boolean } } = {}): Logger {
+export function createLogger(
+  level: string,
+  name = 'flow-bot',
+  options: { readonly output?: { readonly isTTY?: boolean }; readonly destination?: pino.DestinationStream } = {},
+): Logger {
+  const base = { name, level, redact: { paths: redactedPaths, censor: '[redacted]' } };
+  if (options.destination) return pino(base, options.destination);
   const transport = options.output ? logTransportFor(options.output) : undefined;
-  return pino({
-    name,
-    level,
-    redact: { paths: redactedPaths, censor: '[redacted]' },
-    ...(transport ? { transport } : {}),
-  });
+  return pino({ ...base, ...(transport ? { transport } : {}) });
 }
 
 /** Removes `token=` query parameters from a URL before it is logged. */

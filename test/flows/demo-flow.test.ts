@@ -3,6 +3,7 @@ import { compileFlow, startConversation, stepConversation, validateFlow } from '
 import { seedDemoFlowIfEmpty } from '../../src/flows/demo-flow.js';
 import { findDefaultFlowId, loadFlowDefinition } from '../../src/flows/flow-definition-loader.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { startTestService } from '../support/test-service.js';
 
 describe('demo flow', () => {
   let testDb: TestDatabase;
@@ -34,4 +35,31 @@ describe('demo flow', () => {
       texts(greeting)[1],
     ]);
   });
+});
+
+// Real customers must never meet "Marcenaria Demonstração": the service seeds the demo only
+// outside production, or when DEMO_FLOW=true asks for it.
+describe('demo flow on start', function () {
+  this.timeout(60_000);
+
+  const cases: Array<{ env: Record<string, string>; templates: number; title: string }> = [
+    { env: { NODE_ENV: 'production' }, templates: 0, title: 'is not created on an empty production database' },
+    { env: { ENVIRONMENT: 'production', NODE_ENV: 'development' }, templates: 0, title: 'is not created when ENVIRONMENT=production' },
+    { env: { NODE_ENV: 'production', DEMO_FLOW: 'true' }, templates: 1, title: 'is created in production when DEMO_FLOW=true' },
+    { env: { NODE_ENV: 'development' }, templates: 1, title: 'is created on an empty database outside production' },
+  ];
+  for (const { env, templates, title } of cases) {
+    it(title, async () => {
+      // DEMO_FLOW= (empty) is "unset": the service decides from the environment.
+      const service = await startTestService({ DEMO_FLOW: '', ...env });
+      try {
+        expect(service.deps.config.production).to.equal(Object.values(env).includes('production'));
+        expect(await service.testDb.db('flow_templates').count({ n: '*' })).to.deep.equal([{ n: templates }]);
+        expect(await service.testDb.db('flows').where({ is_default: true }).count({ n: '*' })).to.deep.equal([{ n: templates }]);
+      } finally {
+        await service.stop();
+        await service.testDb.drop();
+      }
+    });
+  }
 });

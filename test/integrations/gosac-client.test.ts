@@ -147,14 +147,24 @@ describe('GOSAC client', () => {
     expect(await client.send({ ticketId: 1, contactId: 2, text: 'x' })).to.include({ ok: false, retryable: false });
   });
 
-  it('never writes the key to the log', async () => {
+  // Read through the service's own logger (its redaction included) at trace, so every line the
+  // sending code path writes is captured; an empty capture would prove nothing.
+  it('never writes the key to the log, while logging its calls', async () => {
     const lines: string[] = [];
-    const { pino } = await import('pino');
-    const capturing = pino({ level: 'trace' }, { write: (line: string) => lines.push(line) });
+    const capturing = createLogger('trace', 'flow-bot', { destination: { write: (line: string) => lines.push(line) } });
     gosac.failNext(1, 500);
     const client = createGosacClient(options({ logger: capturing }));
     await client.send({ ticketId: 1, contactId: 2, text: 'x' });
-    await createGosacClient(options({ logger: capturing, authorizationKey: undefined })).send({ ticketId: null, contactId: 2, text: 'y' });
-    expect(lines.join('\n')).to.not.include('abc-123');
+    await client.send({ ticketId: null, contactId: 2, text: 'y' });
+    await createGosacClient(options({ logger: capturing, baseUrl: 'http://127.0.0.1:1' })).send({ ticketId: 3, contactId: 2, text: 'z' });
+    await createGosacClient(options({ logger: capturing, authorizationKey: undefined })).send({ ticketId: null, contactId: 2, text: 'w' });
+    expect(gosac.requests.map((request) => request.headers['authorization'])).to.deep.equal([KEY, KEY]);
+    const messages = lines.map((line) => JSON.parse(line).msg as string);
+    expect(messages.filter((msg) => msg === 'calling GOSAC')).to.have.length(3);
+    expect(messages.filter((msg) => msg === 'GOSAC answered')).to.have.length(2);
+    expect(messages).to.include.members(['GOSAC call failed', 'reply has no ticket id; sending through /send-message', 'dry run: reply not sent']);
+    const everything = lines.join('\n');
+    expect(everything).to.include('[redacted]');
+    expect(everything).to.not.include('abc-123');
   });
 });

@@ -4,7 +4,7 @@ import { stopSharedTestResources } from './shared-resources.js';
 
 export const mochaHooks = {
   async afterAll(this: Mocha.Context) {
-    this.timeout(30_000);
+    this.timeout(90_000);
     await stopSharedTestResources();
   },
 };

@@ -1,5 +1,6 @@
 // A throw-away redis-server child on a port of the test's choosing, so a test can stop Redis and
-// start it again on the same address. Undefined when redis-server is not on PATH.
+// start it again on the same address. The suites that use it fail (never skip) when redis-server
+// is not on PATH; .ci/run installs it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 
@@ -9,6 +10,9 @@ export interface RedisChild {
   /** SIGKILL: Redis vanishes the way a crashed host does. */
   kill(): Promise<void>;
 }
+
+export const redisServerMissing =
+  'redis-server is not on PATH: install it (apt-get install -y redis-server; .ci/run does) — these tests do not skip';
 
 export function redisServerAvailable(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -23,6 +27,13 @@ export function redisChild(port: number): RedisChild {
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
         stdio: 'ignore',
       });
+      let failure: Error | undefined;
+      child.once('error', (error) => {
+        failure = new Error(`${redisServerMissing} (${error.message})`);
+      });
+      child.once('exit', (code, signal) => {
+        failure ??= new Error(`redis-server on ${port} exited at once (${signal ?? `code ${code}`})`);
+      });
       const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       probe.on('error', () => undefined);
       const deadline = Date.now() + 10_000;
@@ -32,6 +43,10 @@ export function redisChild(port: number): RedisChild {
           () => false,
         );
         if (ok) break;
+        if (failure) {
+          probe.disconnect();
+          throw failure;
+        }
         if (Date.now() > deadline) throw new Error(`redis-server did not start on ${port}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }

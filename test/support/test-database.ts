@@ -27,9 +27,12 @@ function serverUrl(): Promise<URL> {
     const folder = await mkdtemp(path.join(os.tmpdir(), 'flowbot-test-pg-'));
     // The server runs as the `postgres` user when the tests run as root: let it in.
     await import('node:fs/promises').then((fs) => fs.chmod(folder, 0o777));
+    // Bounded: when the server cannot start, every suite fails at once with the reason (the
+    // rejection is kept), instead of each waiting out its own timeout on a start that never ends.
     const embedded = await startEmbeddedPostgres({
       dataDir: path.join(folder, 'data'),
       databaseName: 'postgres',
+      startTimeoutMs: 60_000,
     });
     onSharedTeardown(async () => {
       await embedded.stop();
@@ -47,7 +50,11 @@ function urlFor(base: URL, database: string): string {
 }
 
 async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: urlFor(await serverUrl(), 'postgres') });
+  const client = new pg.Client({
+    connectionString: urlFor(await serverUrl(), 'postgres'),
+    connectionTimeoutMillis: 10_000,
+    query_timeout: 60_000,
+  });
   await client.connect();
   try {
     await client.query(sql);

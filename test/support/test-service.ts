@@ -1,6 +1,7 @@
 import { loadConfig, type Config } from '../../src/config.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { createLogger } from '../../src/shared/logger.js';
+import { within } from './bounded.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 import { TEST_ADMIN_TOKEN } from './test-deps.js';
 
@@ -38,9 +39,11 @@ export async function startTestService(
 ): Promise<TestService> {
   const testDb = existing ?? (await createTestDatabase());
   const config = testServiceConfig({ DATABASE_URL: testDb.url, ...env });
-  const service = await startService(config, {
-    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
-  });
+  const service = await within(
+    startService(config, { logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') }),
+    45_000,
+    'the test service did not start',
+  );
   if (!service.url) throw new Error('test service has no web role');
   const url = service.url;
   const call = async (method: string, path: string, body: unknown, headers: Record<string, string>) => {
