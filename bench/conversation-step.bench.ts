@@ -179,7 +179,9 @@ export async function runPacedStepBench(options: PacedStepBenchOptions): Promise
     for (let sent = 0; sent < total; sent += 1) {
       const dueAt = started + (sent * 1000) / options.ratePerSecond;
       const wait = dueAt - performance.now();
+      // Behind schedule: still yield a turn, so replies are read while arrivals catch up.
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      else await new Promise((resolve) => setImmediate(resolve));
       while (idle.length === 0 && !failure) {
         if (performance.now() > drainDeadline) throw new Error('paced run: no contact became idle in time');
         await new Promise<void>((resolve) => {
