@@ -84,6 +84,18 @@ async function repeated<T extends { maxRssBytes?: Record<string, number> | numbe
 const spread = <T>(runs: readonly T[], key: (result: T) => number, digits = 0) =>
   runs.length === 1 ? 'one run' : runs.map((result) => fixed(key(result), digits)).join(' / ');
 
+/** A row that throws is reported as failed (with the error) and the other rows still run. */
+async function guarded(name: string, body: () => Promise<void> | void): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log(`${name} FAILED: ${message}`);
+    notes.push(`${name} failed: ${message.split('\n')[0]}`);
+    row(`${name}: **failed**`, message.split('\n')[0] ?? '', '–', '–', '–', '–');
+  }
+}
+
 // The figures the targets block compares.
 let pgbenchTps: number | undefined;
 let saturated: StepBenchResult | undefined;
@@ -93,13 +105,13 @@ let intakeBoth: IntakeBenchResult | undefined;
 let split: StepBenchResult | undefined;
 
 try {
-  if (wanted('machine')) {
+  if (wanted('machine')) await guarded('machine', async () => {
     log('machine costs');
     const costs = runMachineCostBench();
     row('compile a flow (pure `machines/`)', `${costs.messages} messages, median of ${costs.compileRuns}`, `${fixed(1000 / costs.compileMedianMs, 0)} compiles/s`, 'one run', `${fixed(costs.compileMedianMs, 2)} ms`, '–');
     row('one transition (restore → transition → persist, pure)', `same flow, median of ${costs.stepRuns}`, `${fixed(1e6 / costs.stepMedianUs, 0)} steps/s`, 'one run', `${fixed(costs.stepMedianUs / 1000, 3)} ms`, '–');
-  }
-  if (wanted('pgbench')) {
+  });
+  if (wanted('pgbench')) await guarded('pgbench', async () => {
     log(`pgbench: ${pgbenchClients} clients, ${pgbenchSeconds} s`);
     const first = await runPgbench({ clients: pgbenchClients, threads: 2, seconds: pgbenchSeconds, executable: pgbenchExecutable });
     if (!first.ran) {
@@ -128,8 +140,8 @@ try {
         median.latencyAvgMs === undefined ? '–' : `avg ${fixed(median.latencyAvgMs)}`,
       );
     }
-  }
-  if (wanted('intake')) {
+  });
+  if (wanted('intake')) await guarded('intake', async () => {
     log('intake, ROLE=web');
     const { median, runs, rss } = await repeated(
       'intake (web)',
@@ -138,8 +150,8 @@ try {
     );
     row('webhook intake (ROLE=web, worker off)', `${median.requests} webhooks, ${intakeConcurrency} concurrent clients, distinct contacts and ids`, `${fixed(median.requestsPerSecond, 0)} webhooks/s`, spread(runs, (result) => result.requestsPerSecond), fixed(median.p50Ms), fixed(median.p99Ms));
     remember('intake, ROLE=web', rss);
-  }
-  if (wanted('intake-both')) {
+  });
+  if (wanted('intake-both')) await guarded('intake-both', async () => {
     log('intake, ROLE=both (worker stepping what arrives)');
     const { median, runs, rss } = await repeated(
       'intake (both)',
@@ -156,13 +168,13 @@ try {
       fixed(median.p99Ms),
     );
     remember('intake, ROLE=both', rss);
-  }
+  });
   const stepRow = (label: string, runs: readonly StepBenchResult[], result: StepBenchResult, load: string, extra = '') =>
     row(label, load, `${fixed(result.stepsPerSecond, 0)} steps/s${extra}`, spread(runs, (run) => run.stepsPerSecond), fixed(result.p50Ms), fixed(result.p99Ms));
   const versusPgbench = (stepsPerSecond: number) => (pgbenchTps ? ` (${fixed(stepsPerSecond / pgbenchTps, 2)} × pgbench)` : '');
   // The latency one contact sees when the service is not flooded: a handful of conversations
   // answering as fast as they are answered.
-  if (wanted('latency')) {
+  if (wanted('latency')) await guarded('latency', async () => {
     log('light load: 5 contacts × 20 steps');
     const { median, runs } = await repeated(
       'light load',
@@ -170,8 +182,8 @@ try {
       (result) => result.stepsPerSecond,
     );
     stepRow('conversation step end to end, 1 process, light load', runs, median, `${median.steps} steps, 5 contacts, debounce 0`);
-  }
-  if (wanted('steps')) {
+  });
+  if (wanted('steps')) await guarded('steps', async () => {
     log(`steps, 1 process, GOSAC 0 ms: ${contacts} contacts × ${stepsPerContact} steps`);
     const { median, runs, rss } = await repeated(
       'steps (1 process, GOSAC 0 ms)',
@@ -181,8 +193,8 @@ try {
     saturated = median;
     stepRow('conversation step end to end, 1 process (ROLE=both), GOSAC 0 ms', runs, median, `${median.steps} steps, ${contacts} contacts × ${stepsPerContact}, debounce 0`, versusPgbench(median.stepsPerSecond));
     remember('steps, 1 process, GOSAC 0 ms', rss);
-  }
-  if (wanted('gosac')) {
+  });
+  if (wanted('gosac')) await guarded('gosac', async () => {
     log(`steps, 1 process, GOSAC ${gosacLatencyMs} ms: ${contacts} contacts × ${stepsPerContact} steps`);
     const { median, runs, rss } = await repeated(
       `steps (1 process, GOSAC ${gosacLatencyMs} ms)`,
@@ -193,8 +205,8 @@ try {
     const ratio = saturated ? ` (${fixed(median.stepsPerSecond / saturated.stepsPerSecond, 2)} × GOSAC 0 ms)` : '';
     stepRow(`conversation step end to end, 1 process (ROLE=both), GOSAC ${gosacLatencyMs} ms`, runs, median, `${median.steps} steps, ${contacts} contacts × ${stepsPerContact}, debounce 0`, ratio);
     remember(`steps, 1 process, GOSAC ${gosacLatencyMs} ms`, rss);
-  }
-  if (wanted('paced')) {
+  });
+  if (wanted('paced')) await guarded('paced', async () => {
     let rate = pacedRate;
     if (rate === undefined && saturated) rate = saturated.stepsPerSecond / 2;
     if (rate === undefined) {
@@ -220,8 +232,8 @@ try {
       fixed(median.p99Ms),
     );
     remember('paced, 1 process', rss);
-  }
-  if (wanted('steps2')) {
+  });
+  if (wanted('steps2')) await guarded('steps2', async () => {
     log(`steps, web + 2 workers, GOSAC 0 ms: ${contacts} contacts × ${stepsPerContact} steps`);
     const { median, runs, rss } = await repeated(
       'steps (web + 2 workers)',
@@ -232,7 +244,7 @@ try {
     const ratio = saturated ? ` (${fixed(median.stepsPerSecond / saturated.stepsPerSecond, 2)} × 1 process)` : '';
     stepRow('conversation step end to end, ROLE=web + 2 × ROLE=worker, GOSAC 0 ms', runs, median, `${median.steps} steps, ${contacts} contacts × ${stepsPerContact}, debounce 0`, ratio);
     remember('steps, web + 2 workers', rss);
-  }
+  });
   if (process.env.BENCH_PROFILE) await profiledRun();
 } finally {
   await stopSharedTestResources();
