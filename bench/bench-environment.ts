@@ -15,7 +15,12 @@ export function createBenchDatabase(): Promise<TestDatabase> {
   return createTestDatabase();
 }
 
-/** A GOSAC stand-in that answers 200 at once and tells waiters when a ticket got a message. */
+/**
+ * A GOSAC stand-in on 127.0.0.1 that answers 200 after `latencyMs` (0: at once) and tells waiters
+ * when a ticket got a message. A message counts as delivered when the sink *answers* (arrival +
+ * latency), as a contact would see it once GOSAC took it, so a slow GOSAC shows in the latency.
+ * `record: false` only counts (intake runs: nobody waits, so nothing is kept).
+ */
 export interface GosacSink {
   readonly url: string;
   received: number;
@@ -23,7 +28,14 @@ export interface GosacSink {
   close(): Promise<void>;
 }
 
-export async function startGosacSink(): Promise<GosacSink> {
+export interface GosacSinkOptions {
+  readonly latencyMs?: number;
+  readonly record?: boolean;
+}
+
+export async function startGosacSink(options: GosacSinkOptions = {}): Promise<GosacSink> {
+  const latencyMs = options.latencyMs ?? 0;
+  const record = options.record ?? true;
   const waiters = new Map<number, Array<(message: { body: string; at: number }) => void>>();
   const early = new Map<number, Array<{ body: string; at: number }>>();
   const sink = {
@@ -38,18 +50,26 @@ export async function startGosacSink(): Promise<GosacSink> {
     },
     close: async () => {},
   };
+  const delivered = (ticketId: number, body: string) => {
+    sink.received += 1;
+    if (!record) return;
+    const at = performance.now();
+    const waiter = waiters.get(ticketId)?.shift();
+    if (waiter) waiter({ body, at });
+    else early.set(ticketId, [...(early.get(ticketId) ?? []), { body, at }]);
+  };
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const at = performance.now();
-      sink.received += 1;
       const ticketId = Number(request.url?.split('/').pop());
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}').body as string;
-      const waiter = waiters.get(ticketId)?.shift();
-      if (waiter) waiter({ body, at });
-      else early.set(ticketId, [...(early.get(ticketId) ?? []), { body, at }]);
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      const body = record ? (JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}').body as string) : '';
+      const answer = () => {
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+        delivered(ticketId, body);
+      };
+      if (latencyMs > 0) setTimeout(answer, latencyMs);
+      else answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

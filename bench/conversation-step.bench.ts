@@ -1,6 +1,11 @@
 // Conversation steps end to end: webhook in → worker transition → reply at the GOSAC sink, with
 // many contacts at once and debounce off. One step = one contact message answered by one reply.
-// Latency is measured from sending the webhook to the reply's arrival at the sink.
+// Latency is measured from sending the webhook to the sink's answer to the reply (arrival + the
+// sink's latency, BENCH_GOSAC_LATENCY_MS). Two load shapes:
+// - saturated (runConversationStepBench): every contact sends its next message as soon as its
+//   previous one was answered (closed loop), so the figure is the service's ceiling;
+// - paced (runPacedStepBench): arrivals at a fixed overall rate from a scheduler (open loop),
+//   spread over the contacts, a contact only sending once its previous reply arrived.
 import { readFile } from 'node:fs/promises';
 import {
   adminPost,
@@ -26,6 +31,8 @@ export interface StepBenchOptions {
   /** Per-process statement counters written by bench/count-queries.mjs. */
   queryCountFile?: (label: string) => string;
   env?: Record<string, string>;
+  /** How long the GOSAC sink takes to answer each reply (0: at once). */
+  gosacLatencyMs?: number;
 }
 
 export interface StepBenchResult {
@@ -48,9 +55,16 @@ interface QueryCounts {
   byKind: Record<string, number>;
 }
 
-export async function runConversationStepBench(options: StepBenchOptions): Promise<StepBenchResult> {
+interface StepEnvironment {
+  url: string;
+  sink: GosacSink;
+  processes: Record<string, ServiceProcess>;
+}
+
+/** Database, sink and service processes with the question flow, warmed up; torn down after `body`. */
+async function withStepEnvironment<T>(options: StepBenchOptions, body: (environment: StepEnvironment) => Promise<T>): Promise<T> {
   const database = await createBenchDatabase();
-  const sink = await startGosacSink();
+  const sink = await startGosacSink({ latencyMs: options.gosacLatencyMs ?? 0 });
   const common = {
     DATABASE_URL: database.url,
     GOSAC_BASE_URL: sink.url,
@@ -74,7 +88,19 @@ export async function runConversationStepBench(options: StepBenchOptions): Promi
     await createQuestionFlow(url);
     // Warm-up contacts (not measured): JIT, pools, the compiled flow in every worker's cache.
     await Promise.all(Array.from({ length: 20 }, (_, index) => runContact(url, sink, 800_000 + index, 3, [], 'W')));
+    return await body({ url, sink, processes });
+  } finally {
+    for (const [label, service] of Object.entries(processes).reverse()) {
+      const code = await service.stop();
+      if (code !== 0) console.error(`${label} exited with ${code}`);
+    }
+    await sink.close();
+    await database.drop();
+  }
+}
 
+export async function runConversationStepBench(options: StepBenchOptions): Promise<StepBenchResult> {
+  return withStepEnvironment(options, async ({ url, sink, processes }) => {
     const countsBefore = await readCounts(options, Object.keys(processes));
     const rss = sampleRss(processes);
     const latencies: number[] = [];
@@ -101,14 +127,107 @@ export async function runConversationStepBench(options: StepBenchOptions): Promi
       maxRssBytes,
       ...(countsBefore && countsAfter ? { queriesPerStep: perStep(countsBefore, countsAfter, steps) } : {}),
     };
-  } finally {
-    for (const [label, service] of Object.entries(processes).reverse()) {
-      const code = await service.stop();
-      if (code !== 0) console.error(`${label} exited with ${code}`);
+  });
+}
+
+export interface PacedStepBenchOptions {
+  contacts: number;
+  /** Arrivals per second over all contacts. */
+  ratePerSecond: number;
+  /** Length of the arrival schedule; arrivals = rate × seconds. */
+  seconds: number;
+  workerProcesses: number;
+  gosacLatencyMs?: number;
+  env?: Record<string, string>;
+}
+
+export interface PacedStepBenchResult extends StepBenchResult {
+  /** Arrivals sent more than 10 ms after their scheduled time (every contact busy, or the generator late). */
+  lateArrivals: number;
+  /** The worst delay of an arrival behind its schedule. */
+  maxLagMs: number;
+}
+
+/**
+ * Open-loop load at `ratePerSecond`: arrival n is due at start + n / rate; a due arrival goes to
+ * the contact idle the longest (FIFO), and a contact is idle again once its reply arrived. When no
+ * contact is idle the arrival waits and counts as late (with 300 contacts at half the saturated
+ * rate this should not happen). Latency is measured from the send, as in the saturated run.
+ */
+export async function runPacedStepBench(options: PacedStepBenchOptions): Promise<PacedStepBenchResult> {
+  const stepOptions: StepBenchOptions = {
+    contacts: options.contacts,
+    stepsPerContact: 0,
+    workerProcesses: options.workerProcesses,
+    maxSeconds: options.seconds,
+    ...(options.gosacLatencyMs !== undefined ? { gosacLatencyMs: options.gosacLatencyMs } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  };
+  return withStepEnvironment(stepOptions, async ({ url, sink, processes }) => {
+    const total = Math.max(1, Math.floor(options.ratePerSecond * options.seconds));
+    const idle = Array.from({ length: options.contacts }, (_, index) => 950_000 + index);
+    const stepOf = new Map<number, number>();
+    let wakeIdle: (() => void) | undefined;
+    const inFlight = new Set<Promise<void>>();
+    const latencies: number[] = [];
+    let lateArrivals = 0;
+    let maxLagMs = 0;
+    let failure: unknown;
+    const rss = sampleRss(processes);
+    const started = performance.now();
+    const drainDeadline = started + (options.seconds + 30) * 1000;
+    for (let sent = 0; sent < total; sent += 1) {
+      const dueAt = started + (sent * 1000) / options.ratePerSecond;
+      const wait = dueAt - performance.now();
+      // Behind schedule: still yield a turn, so replies are read while arrivals catch up.
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      else await new Promise((resolve) => setImmediate(resolve));
+      while (idle.length === 0 && !failure) {
+        if (performance.now() > drainDeadline) throw new Error('paced run: no contact became idle in time');
+        await new Promise<void>((resolve) => {
+          wakeIdle = resolve;
+        });
+      }
+      if (failure) break;
+      const lag = performance.now() - dueAt;
+      if (lag > 10) lateArrivals += 1;
+      maxLagMs = Math.max(maxLagMs, lag);
+      const contactId = idle.shift()!;
+      const step = stepOf.get(contactId) ?? 0;
+      stepOf.set(contactId, step + 1);
+      const running: Promise<void> = oneStep(url, sink, contactId, step, 'P').then(
+        (latency) => {
+          latencies.push(latency);
+          inFlight.delete(running);
+          idle.push(contactId);
+          wakeIdle?.();
+          wakeIdle = undefined;
+        },
+        (error: unknown) => {
+          failure ??= error;
+          inFlight.delete(running);
+          wakeIdle?.();
+          wakeIdle = undefined;
+        },
+      );
+      inFlight.add(running);
     }
-    await sink.close();
-    await database.drop();
-  }
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+    const seconds = (performance.now() - started) / 1000;
+    const maxRssBytes = rss.stop();
+    latencies.sort((a, b) => a - b);
+    return {
+      steps: latencies.length,
+      seconds,
+      stepsPerSecond: latencies.length / seconds,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      maxRssBytes,
+      lateArrivals,
+      maxLagMs,
+    };
+  });
 }
 
 async function readCounts(options: StepBenchOptions, labels: string[]): Promise<QueryCounts | undefined> {
@@ -148,23 +267,28 @@ async function runContact(
   deadline = Number.POSITIVE_INFINITY,
 ): Promise<void> {
   for (let step = 0; step < steps && performance.now() < deadline; step += 1) {
-    const reply = sink.nextMessageFor(contactId);
-    const sentAt = performance.now();
-    const response = await fetch(`${url}/webhook`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(webhookBody(contactId, `resposta ${step}`, `${prefix}${contactId}S${step}`)),
-    });
-    if (response.status !== 200) throw new Error(`webhook answered ${response.status}`);
-    await response.arrayBuffer();
-    const { at } = await withTimeout(reply, 30_000, `no reply for contact ${contactId} step ${step}`);
-    latencies.push(at - sentAt);
+    latencies.push(await oneStep(url, sink, contactId, step, prefix));
   }
+}
+
+/** One message of `contactId` through the webhook; resolves with the ms until its reply arrived. */
+async function oneStep(url: string, sink: GosacSink, contactId: number, step: number, prefix: string): Promise<number> {
+  const reply = sink.nextMessageFor(contactId);
+  const sentAt = performance.now();
+  const response = await fetch(`${url}/webhook`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(webhookBody(contactId, `resposta ${step}`, `${prefix}${contactId}S${step}`)),
+  });
+  if (response.status !== 200) throw new Error(`webhook answered ${response.status}`);
+  await response.arrayBuffer();
+  const { at } = await withTimeout(reply, 30_000, `no reply for contact ${contactId} step ${step}`);
+  return at - sentAt;
 }
 
 // Ten questions that each wait for a response: every step is answered by exactly one message
 // (the last question is a menu and re-prompts), so steps and replies pair up one to one.
-async function createQuestionFlow(url: string): Promise<void> {
+export async function createQuestionFlow(url: string): Promise<void> {
   const templateId = await adminPost(url, '/api/flow-templates', { name: 'Bench' });
   const flowId = await adminPost(url, '/api/flows', { template_id: templateId, name: 'Bench', is_default: true });
   const subflowId = await adminPost(url, '/api/subflows', { flow_id: flowId, name: 'Perguntas', trigger_keywords: ['menu'] });

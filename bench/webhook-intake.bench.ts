@@ -1,17 +1,25 @@
 // Webhook intake: many concurrent clients posting distinct messages (distinct contacts and ids)
-// to POST /webhook of a ROLE=web process, so the figure is intake alone (validate, settings,
-// group commit: one statement stores the rows and queues the process_contact jobs of all the
-// webhooks waiting for it). The worker role is off: queued jobs wait. The service logs at warn
-// (as every bench process); BENCH_INTAKE_LOG_LEVEL=info measures the production default.
+// to POST /webhook, measured at the client. Two shapes:
+// - role 'web': a ROLE=web process, so the figure is intake alone (validate, settings, group
+//   commit: one statement stores the rows and queues the work of all the webhooks waiting for it);
+//   the worker role is off and queued work waits;
+// - role 'both': one ROLE=both process with a question flow, DEBOUNCE_TIME=0 and a GOSAC sink, so
+//   the worker steps the contacts and sends their replies while the webhooks arrive, on the same
+//   cores; the result says how many steps the worker finished by the end of the measured window.
+// The service logs at warn (as every bench process); BENCH_INTAKE_LOG_LEVEL=info measures the
+// production default.
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import {
   createBenchDatabase,
   percentile,
   sampleRss,
+  startGosacSink,
   startServiceProcess,
   webhookBody,
+  type GosacSink,
 } from './bench-environment.js';
+import { createQuestionFlow } from './conversation-step.bench.js';
 
 export interface IntakeBenchOptions {
   requests: number;
@@ -20,6 +28,8 @@ export interface IntakeBenchOptions {
   maxSeconds: number;
   nodeArgs?: readonly string[];
   env?: Record<string, string>;
+  /** 'web' (default): intake alone; 'both': the worker steps what arrives. */
+  role?: 'web' | 'both';
 }
 
 export interface IntakeBenchResult {
@@ -32,6 +42,9 @@ export interface IntakeBenchResult {
   queued: number;
   /** CPU time (user + system) of the service process per webhook in the measured loop. */
   serviceCpuMsPerWebhook: number;
+  /** role 'both': inbound rows the worker processed, and replies the sink got, during the measured window. */
+  processedDuringRun?: number;
+  repliesDuringRun?: number;
 }
 
 /** utime + stime of a process in ms, from /proc/<pid>/stat (clock ticks of 10 ms). */
@@ -42,12 +55,17 @@ function cpuMs(pid: number): number {
 }
 
 export async function runWebhookIntakeBench(options: IntakeBenchOptions): Promise<IntakeBenchResult> {
+  const role = options.role ?? 'web';
   const database = await createBenchDatabase();
+  let sink: GosacSink | undefined;
+  if (role === 'both') sink = await startGosacSink({ record: false });
   const web = await startServiceProcess(
     {
       DATABASE_URL: database.url,
-      ROLE: 'web',
-      DEBOUNCE_TIME: '2000',
+      ROLE: role,
+      ...(sink
+        ? { DEBOUNCE_TIME: '0', MESSAGE_COOLDOWN: '0', GOSAC_BASE_URL: sink.url, GOSAC_AUTHORIZATION_KEY: 'INTEGRATION bench' }
+        : { DEBOUNCE_TIME: '2000' }),
       ...(process.env.BENCH_INTAKE_LOG_LEVEL ? { LOG_LEVEL: process.env.BENCH_INTAKE_LOG_LEVEL } : {}),
       ...options.env,
     },
@@ -76,6 +94,7 @@ export async function runWebhookIntakeBench(options: IntakeBenchOptions): Promis
     });
 
   try {
+    if (role === 'both') await createQuestionFlow(web.url);
     // Warm-up: JIT, pools and prepared plans, not measured.
     let sequence = 0;
     const one = async () => {
@@ -88,6 +107,12 @@ export async function runWebhookIntakeBench(options: IntakeBenchOptions): Promis
       for (let i = 0; i < 20; i += 1) await one();
     }));
 
+    const processedCount = async () =>
+      role === 'both'
+        ? Number((await database.db('message_history').where({ direction: 'inbound', status: 'processed' }).count({ n: '*' }).first())?.n ?? 0)
+        : 0;
+    const processedBefore = await processedCount();
+    const repliesBefore = sink?.received ?? 0;
     const rss = sampleRss({ web });
     const latencies: number[] = [];
     const deadline = performance.now() + options.maxSeconds * 1000;
@@ -107,7 +132,9 @@ export async function runWebhookIntakeBench(options: IntakeBenchOptions): Promis
     const seconds = (performance.now() - started) / 1000;
     const serviceCpuMs = cpuMs(web.pid) - cpuBefore;
     const maxRss = rss.stop();
-    const counted = await database.db('message_history').count({ n: '*' }).first();
+    const repliesDuringRun = sink ? sink.received - repliesBefore : undefined;
+    const processedDuringRun = (await processedCount()) - processedBefore;
+    const counted = await database.db('message_history').where({ direction: 'inbound' }).count({ n: '*' }).first();
     latencies.sort((a, b) => a - b);
     return {
       requests: latencies.length,
@@ -118,10 +145,13 @@ export async function runWebhookIntakeBench(options: IntakeBenchOptions): Promis
       maxRssBytes: maxRss.web ?? 0,
       queued: Number(counted?.n ?? 0),
       serviceCpuMsPerWebhook: serviceCpuMs / latencies.length,
+      ...(role === 'both' ? { processedDuringRun } : {}),
+      ...(repliesDuringRun !== undefined ? { repliesDuringRun } : {}),
     };
   } finally {
     agent.destroy();
     await web.stop();
+    await sink?.close();
     await database.drop();
   }
 }
