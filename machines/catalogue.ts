@@ -2,7 +2,7 @@
  * Every guard and action a compiled flow config may reference. xstate throws on an unknown guard
  * but silently drops an unknown action, so compile-time configs are checked against these lists.
  */
-export const guardNames = ['keywordSelects', 'noKeywordMatch', 'shouldReprompt', 'fileAccepted', 'fileRejected'] as const;
+export const guardNames = ['keywordSelects', 'noKeywordMatch', 'shouldReprompt', 'fileAccepted', 'fileRejected', 'actionResultFor'] as const;
 
 /** Actions whose resolved params are the `Effect` itself; everything the runtime must do comes from these. */
 export const effectActionNames = [
@@ -13,10 +13,11 @@ export const effectActionNames = [
   'announceVariableSaved',
   'announceKeywordMatch',
   'announceCompleted',
+  'requestAction',
 ] as const;
 
 /** Actions that only update context. */
-export const contextActionNames = ['storeResponse', 'storeFileName', 'markReprompt', 'clearReprompt'] as const;
+export const contextActionNames = ['storeResponse', 'storeFileName', 'markReprompt', 'clearReprompt', 'clearActionError', 'storeActionResult'] as const;
 
 export const actionNames = [...effectActionNames, ...contextActionNames] as const;
 
@@ -32,3 +33,6 @@ export type MessageRefParams = { messageId: number; subflowId: number };
 export type VariableParams = { name: string };
 export type SubflowRefParams = { subflowId: number };
 export type FileTypesParams = { expectedFileTypes: string[] };
+export type RequestActionParams = { messageId: number; subflowId: number; index: number; action: import('./actions.js').FlowAction };
+export type ActionRefParams = { messageId: number; index: number };
+export type StoreActionResultParams = { saveResultAs: string | null };

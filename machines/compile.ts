@@ -2,6 +2,7 @@ import type { ConversationMachine } from './conversation-machine.js';
 import { createConversationMachine } from './conversation-machine.js';
 import type { FlowDefinition, MessageDefinition, SubflowDefinition } from './flow-definition.js';
 import { createKeywordMatcher } from './keywords.js';
+import { actionsOf, actionStates, entryStateKey } from './actions-compile.js';
 import { completedStateKey, messageStateKey, startStateKey, subflowStateKey } from './state-keys.js';
 
 export class FlowCompileError extends Error {
@@ -32,6 +33,11 @@ const ref = (stateKey: string) => `#${stateKey}`;
 function waitsFor(message: MessageDefinition): 'file' | 'response' | 'nothing' {
   if (message.waitForFile) return 'file';
   return message.waitForResponse ? 'response' : 'nothing';
+}
+
+/** Passes straight on: waits for nothing and has no actions (whose results are waited for). */
+function isSilent(message: MessageDefinition): boolean {
+  return waitsFor(message) === 'nothing' && actionsOf(message).length === 0;
 }
 
 function savedName(message: MessageDefinition): string | null {
@@ -96,11 +102,11 @@ function findSilentCycles(graph: FlowGraph): string[] {
 
   for (const subflow of graph.subflows) {
     subflow.messages.forEach((message, index) => {
-      if (finished.has(message.id) || waitsFor(message) !== 'nothing') return;
+      if (finished.has(message.id) || !isSilent(message)) return;
       const path: Array<{ subflow: Subflow; message: MessageDefinition; index: number }> = [];
       const onPath = new Map<number, number>();
       let current: { subflow: Subflow; message: MessageDefinition; index: number } | null = { subflow, message, index };
-      while (current && !finished.has(current.message.id) && waitsFor(current.message) === 'nothing') {
+      while (current && !finished.has(current.message.id) && isSilent(current.message)) {
         const seenAt = onPath.get(current.message.id);
         if (seenAt !== undefined) {
           const cycle = [...path.slice(seenAt), current].map(describe);
@@ -123,7 +129,7 @@ function targetOf(step: NextStep): string {
   // Entering the subflow node (not the message) so a jump back to the current subflow re-enters it.
   return step.index === 0
     ? ref(subflowStateKey(step.subflow.id))
-    : ref(messageStateKey(step.message.id));
+    : ref(entryStateKey(step.message));
 }
 
 function messageState(graph: FlowGraph, subflow: Subflow, message: MessageDefinition, index: number) {
@@ -188,7 +194,10 @@ function messageState(graph: FlowGraph, subflow: Subflow, message: MessageDefini
 }
 
 function buildConfig(definition: FlowDefinition, graph: FlowGraph): Record<string, unknown> {
-  const messageCount = graph.subflows.reduce((total, subflow) => total + subflow.messages.length, 0);
+  const messageCount = graph.subflows.reduce(
+    (total, subflow) => total + subflow.messages.reduce((sum, message) => sum + 1 + actionsOf(message).length, 0),
+    0,
+  );
   const states: Record<string, unknown> = {};
   const first = graph.subflows[0];
   const greeting = first ? ref(subflowStateKey(first.id)) : ref(completedStateKey);
@@ -196,11 +205,13 @@ function buildConfig(definition: FlowDefinition, graph: FlowGraph): Record<strin
   for (const subflow of graph.subflows) {
     const messageStates: Record<string, unknown> = {};
     subflow.messages.forEach((message, index) => {
+      Object.assign(messageStates, actionStates(subflow.id, message));
       messageStates[messageStateKey(message.id)] = messageState(graph, subflow, message, index);
     });
+    const firstMessage = subflow.messages[0];
     states[subflowStateKey(subflow.id)] = {
       id: subflowStateKey(subflow.id),
-      initial: messageStateKey(subflow.messages[0]?.id ?? 0),
+      initial: firstMessage ? entryStateKey(firstMessage) : messageStateKey(0),
       states: messageStates,
     };
   }

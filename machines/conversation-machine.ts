@@ -1,10 +1,14 @@
 import { assign, setup } from 'xstate';
+import { ACTION_ERROR_VARIABLE, renderAction, type ActionResultEvent } from './actions.js';
 import type {
+  ActionRefParams,
   EffectActionName,
   ExpectedFileParams,
   FileTypesParams,
   MessageRefParams,
   RepromptParams,
+  RequestActionParams,
+  StoreActionResultParams,
   SendFlowMessageParams,
   SubflowRefParams,
   VariableParams,
@@ -16,7 +20,8 @@ import { displayNameOf, fileMatchesExpected, fileTypeOf, wrongFileTypeText } fro
 import type { KeywordMatch } from './keywords.js';
 import { renderTemplate } from './templating.js';
 
-type ResolverArgs = { context: ConversationContext; event: UserInput };
+export type ConversationEvent = UserInput | ActionResultEvent;
+type ResolverArgs = { context: ConversationContext; event: ConversationEvent };
 
 function templateValues(context: ConversationContext): Record<string, string> {
   return { ...context.variables, contact_name: context.contact.name, contact_number: context.contact.number };
@@ -26,7 +31,7 @@ function copyFile(file: FileInput): FileInput {
   return { name: file.name, mimeType: file.mimeType, url: file.url, path: file.path };
 }
 
-function isUserInput(event: { type: string }): event is UserInput {
+function isUserInput(event: ConversationEvent): event is UserInput {
   return event.type === 'USER_INPUT';
 }
 
@@ -35,7 +40,7 @@ function isUserInput(event: { type: string }): event is UserInput {
  * the context and event of the moment the action runs (after earlier assigns in the same step).
  */
 function effectResolvers(
-  matchKeyword: (event: UserInput) => KeywordMatch | null,
+  matchKeyword: (event: ConversationEvent) => KeywordMatch | null,
 ): Record<EffectActionName, (params: never, args: ResolverArgs) => Effect> {
   return {
     sendFlowMessage: (p: SendFlowMessageParams, { context }) => ({
@@ -59,11 +64,11 @@ function effectResolvers(
       reason: 'wrong_file_type',
       messageId: p.messageId,
       subflowId: p.subflowId,
-      text: event.file ? wrongFileTypeText(event.file, p.expectedFileTypes) : '',
+      text: isUserInput(event) && event.file ? wrongFileTypeText(event.file, p.expectedFileTypes) : '',
       delaySeconds: 0,
     }),
     recordFileReceived: (p: MessageRefParams, { event }) => {
-      const file = event.file ?? { name: '', mimeType: null, url: null, path: null };
+      const file = (isUserInput(event) ? event.file : null) ?? { name: '', mimeType: null, url: null, path: null };
       return {
         kind: 'file_received',
         messageId: p.messageId,
@@ -83,6 +88,13 @@ function effectResolvers(
       keyword: matchKeyword(event)?.keyword ?? '',
     }),
     announceCompleted: () => ({ kind: 'completed' }),
+    requestAction: (p: RequestActionParams, { context }) => ({
+      kind: 'action_requested',
+      messageId: p.messageId,
+      subflowId: p.subflowId,
+      index: p.index,
+      action: renderAction(p.action, templateValues(context)),
+    }),
   };
 }
 
@@ -112,20 +124,28 @@ function withVariable(context: ConversationContext, name: string, value: string)
   return { ...context.variables, [name]: value };
 }
 
-function conversationSetup(matchKeyword: (event: UserInput) => KeywordMatch | null) {
-  const noKeywordMatch = (event: UserInput) => matchKeyword(event) === null;
+function conversationSetup(matchKeyword: (event: ConversationEvent) => KeywordMatch | null) {
+  const noKeywordMatch = (event: ConversationEvent) => matchKeyword(event) === null;
+  const fileOf = (event: ConversationEvent) => (isUserInput(event) ? event.file : null);
   return setup({
-    types: {} as { context: ConversationContext; events: UserInput; input: ConversationInput },
+    types: {} as { context: ConversationContext; events: ConversationEvent; input: ConversationInput },
     guards: {
       keywordSelects: ({ event }, params: SubflowRefParams) => matchKeyword(event)?.subflowId === params.subflowId,
       noKeywordMatch: ({ event }) => noKeywordMatch(event),
       shouldReprompt: ({ context, event }) =>
+        isUserInput(event) &&
         noKeywordMatch(event) &&
         (context.lastRepromptAt === null || event.at - context.lastRepromptAt >= event.cooldownMs),
-      fileAccepted: ({ event }, params: FileTypesParams) =>
-        event.file !== null && fileMatchesExpected(event.file, params.expectedFileTypes),
-      fileRejected: ({ event }, params: FileTypesParams) =>
-        event.file !== null && !fileMatchesExpected(event.file, params.expectedFileTypes),
+      fileAccepted: ({ event }, params: FileTypesParams) => {
+        const file = fileOf(event);
+        return file !== null && fileMatchesExpected(file, params.expectedFileTypes);
+      },
+      fileRejected: ({ event }, params: FileTypesParams) => {
+        const file = fileOf(event);
+        return file !== null && !fileMatchesExpected(file, params.expectedFileTypes);
+      },
+      actionResultFor: ({ event }, params: ActionRefParams) =>
+        event.type === 'ACTION_RESULT' && event.messageId === params.messageId && event.index === params.index,
     },
     actions: {
       // Effect actions do nothing when executed: the pure API returns them and their params are the effects.
@@ -136,13 +156,23 @@ function conversationSetup(matchKeyword: (event: UserInput) => KeywordMatch | nu
       announceVariableSaved: noop,
       announceKeywordMatch: noop,
       announceCompleted: noop,
+      requestAction: noop,
       storeResponse: assign(({ context, event }, params: VariableParams) => ({
-        variables: withVariable(context, params.name, event.text),
+        variables: withVariable(context, params.name, isUserInput(event) ? event.text : ''),
       })),
-      storeFileName: assign(({ context, event }, params: VariableParams) => ({
-        variables: withVariable(context, params.name, event.file ? displayNameOf(event.file) : ''),
-      })),
-      markReprompt: assign(({ event }) => ({ lastRepromptAt: event.at })),
+      storeFileName: assign(({ context, event }, params: VariableParams) => {
+        const file = fileOf(event);
+        return { variables: withVariable(context, params.name, file ? displayNameOf(file) : '') };
+      }),
+      markReprompt: assign(({ context, event }) => ({ lastRepromptAt: isUserInput(event) ? event.at : context.lastRepromptAt })),
+      clearActionError: assign(({ context }) => ({ variables: withVariable(context, ACTION_ERROR_VARIABLE, '') })),
+      storeActionResult: assign(({ context, event }, params: StoreActionResultParams) => {
+        if (event.type !== 'ACTION_RESULT') return {};
+        let variables = context.variables;
+        if (params.saveResultAs) variables = { ...variables, [params.saveResultAs]: event.ok ? event.value : '' };
+        if (!event.ok) variables = { ...variables, [ACTION_ERROR_VARIABLE]: event.error };
+        return { variables };
+      }),
       clearReprompt: assign({ lastRepromptAt: null }),
     },
   });
@@ -160,7 +190,7 @@ export function createConversationMachine(
   keywordMatcher: (text: string) => KeywordMatch | null,
 ): ConversationMachine {
   const cache = new WeakMap<UserInput, KeywordMatch | null>();
-  const matchKeyword = (event: UserInput): KeywordMatch | null => {
+  const matchKeyword = (event: ConversationEvent): KeywordMatch | null => {
     if (!isUserInput(event)) return null;
     const cached = cache.get(event);
     if (cached !== undefined) return cached;

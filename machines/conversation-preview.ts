@@ -1,5 +1,7 @@
 import type { CompiledFlow } from './compile.js';
-import { startConversation, stepConversation, type StepResult } from './conversation-step.js';
+import { resumeWithActionResult, startConversation, stepConversation, type StepResult } from './conversation-step.js';
+import type { ActionResultEvent } from './actions.js';
+import { resultVariableOf } from './actions.js';
 import type { Effect, SendReason } from './effects.js';
 import type { Contact, UserInput } from './events.js';
 
@@ -12,6 +14,13 @@ export interface PreviewStep {
   completed: boolean;
   position: StepResult['position'];
   variables: Record<string, string>;
+  /** SPEC §8: actions the bot would run, in order; the preview runs none and takes each as done. */
+  actions: Array<{ type: string; messageId: number; index: number; resultVariable: string | null }>;
+}
+
+/** What the preview feeds back for an action it does not run: success, with a visible stand-in. */
+function simulatedResult(effect: Extract<Effect, { kind: 'action_requested' }>): ActionResultEvent {
+  return { type: 'ACTION_RESULT', messageId: effect.messageId, index: effect.index, ok: true, value: `[${effect.action.type}]`, error: '' };
 }
 
 const sent = (effects: readonly Effect[]) =>
@@ -30,8 +39,21 @@ export function previewConversation(flow: CompiledFlow, contact: Contact, inputs
   let snapshot: unknown = null;
   return inputs.map((input) => {
     const started = snapshot === null;
-    const step = started ? startConversation(flow, contact, input) : stepConversation(flow, snapshot, input);
+    let step = started ? startConversation(flow, contact, input) : stepConversation(flow, snapshot, input);
+    const effects = [...step.effects];
+    // Each action's result comes back as the runtime's would, until the conversation waits on the contact.
+    for (let guard = 0; guard < 1000; guard += 1) {
+      const requested = step.effects.find((effect) => effect.kind === 'action_requested');
+      if (!requested || step.done) break;
+      step = resumeWithActionResult(flow, step.snapshot, simulatedResult(requested));
+      effects.push(...step.effects);
+    }
     snapshot = step.done ? null : step.snapshot;
-    return { replies: sent(step.effects), started, completed: step.done, position: step.position, variables: step.variables };
+    const actions = effects.flatMap((effect) =>
+      effect.kind === 'action_requested'
+        ? [{ type: effect.action.type, messageId: effect.messageId, index: effect.index, resultVariable: resultVariableOf(effect.action) }]
+        : [],
+    );
+    return { replies: sent(effects), started, completed: step.done, position: step.position, variables: step.variables, actions };
   });
 }

@@ -1,4 +1,5 @@
 import { createActor, initialTransition, transition } from 'xstate';
+import type { ActionResultEvent } from './actions.js';
 import type { CompiledFlow } from './compile.js';
 import { isEffectAction } from './conversation-machine.js';
 import type { Effect } from './effects.js';
@@ -101,6 +102,18 @@ export function stepConversation(flow: CompiledFlow, persistedSnapshot: unknown,
   const snapshot = restore(flow, withContact(persistedSnapshot, contact));
   if (snapshot.status !== 'active') return toResult(flow, snapshot, []);
   const [next, actions] = transition(flow.machine, snapshot, input);
+  return toResult(flow, next, actions);
+}
+
+/**
+ * SPEC §8: an action's outcome back into the conversation that waits on it (the durable form of an
+ * invoked promise's done/error event). A result for an action the conversation no longer waits
+ * on changes nothing.
+ */
+export function resumeWithActionResult(flow: CompiledFlow, persistedSnapshot: unknown, result: ActionResultEvent): StepResult {
+  const snapshot = restore(flow, persistedSnapshot);
+  if (snapshot.status !== 'active') return toResult(flow, snapshot, []);
+  const [next, actions] = transition(flow.machine, snapshot, result);
   return toResult(flow, next, actions);
 }
 

@@ -1,3 +1,4 @@
+import type { FlowAction } from './actions.js';
 import type { FileInput } from './events.js';
 
 export type SendReason = 'flow' | 'reprompt' | 'wrong_file_type';
@@ -15,4 +16,6 @@ export type Effect =
   | { kind: 'file_received'; messageId: number; subflowId: number; file: FileInput; fileType: string }
   | { kind: 'variable_saved'; name: string; value: string }
   | { kind: 'keyword_matched'; subflowId: number; keyword: string }
-  | { kind: 'completed' };
+  | { kind: 'completed' }
+  /** SPEC §8: one action of a message, its templates filled in; its result comes back as ACTION_RESULT. */
+  | { kind: 'action_requested'; messageId: number; subflowId: number; index: number; action: FlowAction };

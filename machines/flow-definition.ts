@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { flowActionsSchema } from './actions.js';
 
 // Defaults mirror the database column defaults, so rows can be passed in as loaded.
 export const messageDefinitionSchema = z.object({
@@ -11,6 +12,9 @@ export const messageDefinitionSchema = z.object({
   expectedFileTypes: z.array(z.string()).default([]),
   delaySeconds: z.number().nonnegative().default(0),
   saveResponseAs: z.string().nullable().default(null),
+  /** SPEC §8: run in order when the conversation reaches the message, before its text is sent. */
+  // Optional so definitions written before actions existed stay valid: absent means none.
+  actions: flowActionsSchema.optional(),
 });
 
 export const subflowDefinitionSchema = z.object({

@@ -2,6 +2,7 @@ import { compileFlow, FlowCompileError } from './compile.js';
 import type { FlowDefinition, MessageDefinition, SubflowDefinition } from './flow-definition.js';
 import { normalizeForMatch } from './keywords.js';
 import { templateVariables } from './templating.js';
+import { ACTION_ERROR_VARIABLE, resultVariableOf } from './actions.js';
 
 export type FindingKind =
   | 'compile_error'
@@ -162,6 +163,11 @@ export function validateFlow(definition: FlowDefinition): Finding[] {
     for (const message of subflow.messages) {
       const name = message.saveResponseAs?.trim() ?? '';
       if (name !== '') saved.add(name);
+      for (const action of message.actions ?? []) {
+        saved.add(ACTION_ERROR_VARIABLE);
+        const result = resultVariableOf(action);
+        if (result) saved.add(result);
+      }
     }
   }
   for (const subflow of subflows) {

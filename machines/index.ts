@@ -13,6 +13,7 @@ export type { ConversationMachine } from './conversation-machine.js';
 export {
   isConversationDone,
   positionOf,
+  resumeWithActionResult,
   SnapshotRestoreError,
   startConversation,
   stepConversation,
@@ -22,3 +23,15 @@ export { builtInVariables, validateFlow } from './flow-validation.js';
 export type { Finding, FindingKind, FindingSeverity } from './flow-validation.js';
 export { previewConversation } from './conversation-preview.js';
 export type { PreviewStep } from './conversation-preview.js';
+export {
+  ACTION_ERROR_VARIABLE,
+  actionTemplates,
+  flowActionSchema,
+  flowActionsSchema,
+  flowActionTypes,
+  renderAction,
+  resultVariableOf,
+  serviceOf,
+} from './actions.js';
+export type { ActionResultEvent, ActionService, FlowAction, FlowActionType } from './actions.js';
+export { pendingActionOf } from './state-keys.js';

@@ -3,9 +3,12 @@ export const startStateKey = 'start';
 export const completedStateKey = 'completed';
 export const subflowStateKey = (subflowId: number) => `sf_${subflowId}`;
 export const messageStateKey = (messageId: number) => `msg_${messageId}`;
+/** SPEC §8: the state where a message waits for the result of its action `index`. */
+export const actionStateKey = (messageId: number, index: number) => `act_${messageId}_${index}`;
 
 const positionPattern = /^sf_(-?\d+)$/;
-const messagePattern = /^msg_(-?\d+)$/;
+// A message's action states count as being at that message.
+const messagePattern = /^(?:msg_(-?\d+)|act_(-?\d+)_\d+)$/;
 
 /** Reads `{ sf_<id>: 'msg_<id>' }` back into ids; anything else (start, completed) has no position. */
 export function parsePosition(value: unknown): { subflowId: number; messageId: number } | null {
@@ -16,6 +19,17 @@ export function parsePosition(value: unknown): { subflowId: number; messageId: n
   const [subflowKey, messageKey] = entry;
   const subflowMatch = positionPattern.exec(subflowKey);
   const messageMatch = typeof messageKey === 'string' ? messagePattern.exec(messageKey) : null;
-  if (!subflowMatch?.[1] || !messageMatch?.[1]) return null;
-  return { subflowId: Number(subflowMatch[1]), messageId: Number(messageMatch[1]) };
+  const messageId = messageMatch?.[1] ?? messageMatch?.[2];
+  if (!subflowMatch?.[1] || !messageId) return null;
+  return { subflowId: Number(subflowMatch[1]), messageId: Number(messageId) };
+}
+
+const actionStatePattern = /^act_(-?\d+)_(\d+)$/;
+
+/** The message and action a persisted conversation waits on, or null when it waits on none. */
+export function pendingActionOf(value: unknown): { messageId: number; index: number } | null {
+  if (value === null || typeof value !== 'object') return null;
+  const [entry] = Object.values(value as Record<string, unknown>);
+  const match = typeof entry === 'string' ? actionStatePattern.exec(entry) : null;
+  return match?.[1] && match[2] ? { messageId: Number(match[1]), index: Number(match[2]) } : null;
 }

@@ -1,11 +1,14 @@
 import {
   FlowCompileError,
+  pendingActionOf,
+  resumeWithActionResult,
   SnapshotRestoreError,
   startConversation,
   stepConversation,
   type Contact,
   type StepResult,
 } from '../../machines/index.js';
+import { actionResultEventOf } from '../actions/action-results.js';
 import { collectEffect } from '../effects/effect-registry.js';
 import type { ConversationRef } from '../effects/step-writes.js';
 import type { FlowVersion } from '../flows/flow-versions.js';
@@ -62,8 +65,12 @@ interface Running {
  */
 export async function stepContact(state: ContactState, env: StepEnvironment, writes: BatchWrites): Promise<ContactStepOutcome> {
   const { inbox, contactId } = state;
-  if (inbox.length === 0 || inbox.some((row) => Date.parse(row.due_at) > env.now)) return { kind: 'not_due' };
-  const contact = contactOf(contactId, inbox);
+  const results = state.actionResults ?? [];
+  const inputsDue = inbox.length > 0 && !inbox.some((row) => Date.parse(row.due_at) > env.now);
+  if (!inputsDue && results.length === 0) return { kind: 'not_due' };
+  // SPEC §8: outcomes first; they are fed only to the conversation that asked (others are dropped).
+  writes.actionRunsFed.push(...results.map((result) => result.id));
+  const contact = contactOf(contactId, [...results, ...inbox]);
   const details = {
     contactName: contact.name || null,
     contactNumber: contact.number || null,
@@ -116,7 +123,33 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
     return [{ change, version, snapshot: null }, step];
   };
 
-  for (const item of buildInputs(inbox, env.now, env.cooldownMs)) {
+  const waitsOnActions = () => running !== null && pendingActionOf((running.snapshot as { value?: unknown } | null)?.value) !== null;
+  if (running !== null) {
+    const current: Running = running;
+    for (const result of results) {
+      if (result.conversation_id === null || Number(result.conversation_id) !== current.change.ref.id) continue;
+      const step = resumeWithActionResult(current.version.flow, current.snapshot, actionResultEventOf(result));
+      clock.beginStep();
+      const context = { conversation: current.change.ref, contact, inputRowId: 0, replyClock: clock };
+      for (const effect of step.effects) collectEffect(effect, context, writes);
+      current.change.progress = {
+        state: step.snapshot,
+        subflowId: step.position?.subflowId ?? null,
+        messageId: step.position?.messageId ?? null,
+        variables: step.variables,
+      };
+      current.snapshot = step.snapshot;
+      if (step.done) {
+        current.change.endReason = 'completed';
+        running = null;
+        break;
+      }
+    }
+  }
+
+  // Inputs that arrive while a conversation waits on its actions stay in the inbox, in order.
+  for (const item of inputsDue ? buildInputs(inbox, env.now, env.cooldownMs) : []) {
+    if (waitsOnActions()) break;
     let step: StepResult;
     if (running === null) {
       [running, step] = await startNew(item);
@@ -181,7 +214,10 @@ async function loadVersion(load: () => Promise<FlowVersion>): Promise<FlowVersio
 }
 
 /** The newest name, number and ticket GOSAC gave us: tickets change, replies go to the current one. */
-function contactOf(contactId: number, rows: readonly InboxRow[]): Contact & { ticketId: number | null } {
+function contactOf(
+  contactId: number,
+  rows: ReadonlyArray<Pick<InboxRow, 'contact_name' | 'contact_number' | 'ticket_id'>>,
+): Contact & { ticketId: number | null } {
   let name = '';
   let number = '';
   let ticketId: number | null = null;

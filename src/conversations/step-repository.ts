@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { ActivityRow, ConversationRef, StepWrites } from '../effects/step-writes.js';
-import { OUTBOX_CHANNEL } from '../shared/wake-channels.js';
+import { ACTIONS_CHANNEL, OUTBOX_CHANNEL } from '../shared/wake-channels.js';
 import { contactLockKeySql } from './contact-lock.js';
 
 // The step engine's statements (ADR 0004): claim due contacts, read their state, write a whole
@@ -46,6 +46,21 @@ export interface ContactState {
   /** When the last reply that is not pending went (or was due to go) out. */
   lastSentAt: Date | null;
   pending: PendingReplyRow[];
+  /** SPEC §8: finished actions whose outcome the conversation has not been given yet, oldest first. */
+  actionResults: ActionResultRow[];
+}
+
+export interface ActionResultRow {
+  id: number;
+  conversation_id: number | null;
+  flow_message_id: number | null;
+  action_index: number;
+  status: 'succeeded' | 'failed';
+  result: string | null;
+  last_error: string | null;
+  ticket_id: number | null;
+  contact_name: string | null;
+  contact_number: string | null;
 }
 
 // A few more candidates than the batch, so a loop whose first picks are locked by another worker
@@ -54,18 +69,27 @@ const CANDIDATE_FACTOR = 4;
 
 // The lock is tried in the outer query only, over a fenced subquery (OFFSET 0): locks are taken
 // for due contacts only, and at most until the batch is full.
+// SPEC §8: a contact with an action whose outcome its conversation has not had yet is not due for
+// its inputs (they wait in the inbox); it is due once an outcome is ready to be fed back.
 const CLAIM_SQL = `
 SELECT contact_id FROM (
-  SELECT c.contact_id FROM (
-    SELECT contact_id, min(due_at) AS first_due FROM (
-      SELECT contact_id, due_at FROM message_history
-       WHERE status = 'received' AND due_at <= :now::timestamptz
-       ORDER BY due_at LIMIT :scan::int
-    ) due GROUP BY contact_id
-  ) c
-  WHERE NOT EXISTS (SELECT 1 FROM message_history m
-                     WHERE m.contact_id = c.contact_id AND m.status = 'received' AND m.due_at > :now::timestamptz)
-  ORDER BY c.first_due
+  SELECT contact_id FROM (
+    SELECT c.contact_id, c.first_due FROM (
+      SELECT contact_id, min(due_at) AS first_due FROM (
+        SELECT contact_id, due_at FROM message_history
+         WHERE status = 'received' AND due_at <= :now::timestamptz
+         ORDER BY due_at LIMIT :scan::int
+      ) due GROUP BY contact_id
+    ) c
+    WHERE NOT EXISTS (SELECT 1 FROM message_history m
+                       WHERE m.contact_id = c.contact_id AND m.status = 'received' AND m.due_at > :now::timestamptz)
+      AND NOT EXISTS (SELECT 1 FROM action_runs r WHERE r.contact_id = c.contact_id AND r.fed_at IS NULL)
+    UNION ALL
+    SELECT contact_id, min(coalesce(finished_at, updated_at)) AS first_due FROM action_runs
+     WHERE fed_at IS NULL AND status <> 'pending'
+     GROUP BY contact_id
+  ) both_kinds
+  ORDER BY first_due
   OFFSET 0
 ) candidates
 WHERE pg_try_advisory_xact_lock(${contactLockKeySql('candidates.contact_id')})
@@ -103,7 +127,10 @@ SELECT c.contact_id,
     ORDER BY id DESC LIMIT 1) AS last_sent_at,
   (SELECT coalesce(json_agg(p ORDER BY p.id), '[]'::json) FROM (
      SELECT id, due_at, coalesce(claimed_until > now(), false) AS in_flight
-       FROM message_history WHERE contact_id = c.contact_id AND status = 'pending') p) AS pending
+       FROM message_history WHERE contact_id = c.contact_id AND status = 'pending') p) AS pending,
+  (SELECT coalesce(json_agg(r ORDER BY r.id), '[]'::json) FROM (
+     SELECT id, conversation_id, flow_message_id, action_index, status, result, last_error, ticket_id, contact_name, contact_number
+       FROM action_runs WHERE contact_id = c.contact_id AND fed_at IS NULL AND status <> 'pending') r) AS action_results
 FROM unnest(:contacts::bigint[]) AS c(contact_id)`;
 
 export async function readContactStates(trx: Trx, contactIds: readonly number[]): Promise<ContactState[]> {
@@ -114,6 +141,7 @@ export async function readContactStates(trx: Trx, contactIds: readonly number[])
       conversation: ActiveConversationRow | null;
       last_sent_at: Date | null;
       pending: PendingReplyRow[];
+      action_results: ActionResultRow[];
     }>;
   };
   return result.rows.map((row) => ({
@@ -122,6 +150,7 @@ export async function readContactStates(trx: Trx, contactIds: readonly number[])
     conversation: row.conversation,
     lastSentAt: row.last_sent_at,
     pending: row.pending,
+    actionResults: row.action_results,
   }));
 }
 
@@ -252,11 +281,31 @@ WITH new_ids AS MATERIALIZED (
   UPDATE message_history m SET attempts = m.attempts + 1, last_error = x.error, due_at = x.retry_at
     FROM unnest(:xRow::bigint[], :xError::text[], :xRetry::timestamptz[]) AS x(id, error, retry_at)
    WHERE m.id = x.id AND m.status = 'received'
+), actions AS (
+  INSERT INTO action_runs
+    (conversation_id, contact_id, ticket_id, contact_name, contact_number, flow_message_id, action_index, action_type,
+     action, fed_at)
+  SELECT coalesce(r.conversation_id, (SELECT id FROM new_ids WHERE n = r.new_n)), r.contact_id, r.ticket_id,
+         r.contact_name, r.contact_number, r.flow_message_id, r.action_index, r.action_type, r.action,
+         CASE WHEN r.fed THEN now() END
+    FROM unnest(:rConversation::bigint[], :rNew::int[], :rContact::bigint[], :rTicket::bigint[], :rName::text[],
+                :rNumber::text[], :rFlowMessage::int[], :rIndex::int[], :rType::text[], :rAction::jsonb[], :rFed::boolean[])
+         WITH ORDINALITY AS r(conversation_id, new_n, contact_id, ticket_id, contact_name, contact_number,
+                              flow_message_id, action_index, action_type, action, fed, position)
+   ORDER BY r.position
+  RETURNING id
+), fed AS (
+  UPDATE action_runs SET fed_at = now(), updated_at = now()
+   WHERE id = ANY(:fedRuns::bigint[]) AND fed_at IS NULL
 ), woken AS (
   SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT 1 FROM outbox LIMIT 1) any_reply
+), actions_woken AS (
+  SELECT pg_notify('${ACTIONS_CHANNEL}', '') FROM (SELECT 1 FROM actions LIMIT 1) any_action
 )
 SELECT (SELECT coalesce(array_agg(id ORDER BY n), '{}') FROM new_ids) AS new_ids,
-       (SELECT count(*) FROM woken) AS woken`;
+       (SELECT count(*) FROM woken) AS woken,
+       (SELECT count(*) FROM actions_woken) AS actions_woken,
+       (SELECT count(*) FROM fed) AS fed`;
 
 interface RefBinding {
   existing: number | null;
@@ -278,6 +327,7 @@ export async function writeBatch(trx: Trx, writes: BatchWrites): Promise<void> {
   const outboxRefs = writes.outbox.map((row) => refOf(row.conversation));
   const fileRefs = writes.receivedFiles.map((row) => refOf(row.conversation));
   const activityRefs = writes.activity.map((row: ActivityRow) => refOf(row.conversation));
+  const actionRefs = writes.actionRuns.map((row) => refOf(row.conversation));
   const processedRefs = writes.processed.map((row) => refOf(row.conversation));
   const failedRows = writes.failures.flatMap((failure) => failure.rowIds.map((id) => ({ id, failure })));
 
@@ -333,6 +383,18 @@ export async function writeBatch(trx: Trx, writes: BatchWrites): Promise<void> {
     aContact: col(writes.activity, (a) => a.contactId),
     aAction: col(writes.activity, (a) => a.action),
     aDetails: col(writes.activity, (a) => (a.details ? json(a.details) : null)),
+    rConversation: col(actionRefs, (r) => r.existing),
+    rNew: col(actionRefs, (r) => r.fresh),
+    rContact: col(writes.actionRuns, (r) => r.contactId),
+    rTicket: col(writes.actionRuns, (r) => r.ticketId),
+    rName: col(writes.actionRuns, (r) => r.contactName),
+    rNumber: col(writes.actionRuns, (r) => r.contactNumber),
+    rFlowMessage: col(writes.actionRuns, (r) => r.flowMessageId),
+    rIndex: col(writes.actionRuns, (r) => r.index),
+    rType: col(writes.actionRuns, (r) => r.type),
+    rAction: col(writes.actionRuns, (r) => json(r.action)),
+    rFed: col(writes.actionRuns, (r) => r.fed),
+    fedRuns: writes.actionRunsFed as unknown as Knex.Value,
     cancelled: writes.cancelled as unknown as Knex.Value,
     xRow: col(failedRows, (x) => x.id),
     xError: col(failedRows, (x) => x.failure.error),

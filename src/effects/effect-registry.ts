@@ -1,4 +1,5 @@
 import type { Effect } from '../../machines/index.js';
+import { actionRequestedEffect } from './action-effect.js';
 import { activityEffects } from './activity-effects.js';
 import { fileReceivedEffect } from './file-received-effect.js';
 import { sendEffect } from './send-effect.js';
@@ -38,6 +39,7 @@ export type EffectRegistry = { readonly [K in Effect['kind']]: EffectKind<K> };
 export const effectRegistry: EffectRegistry = {
   send: sendEffect,
   file_received: fileReceivedEffect,
+  action_requested: actionRequestedEffect,
   ...activityEffects,
 };
 

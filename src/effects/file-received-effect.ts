@@ -1,12 +1,15 @@
 import { displayNameOf } from '../../machines/index.js';
 import type { EffectKind } from './effect-registry.js';
 
+/** The action_runs type of a received file's download. */
+export const FILE_DOWNLOAD_TYPE = 'file.download';
+
 /** A file the flow accepted: recorded with the inbound message it came in. */
 export const fileReceivedEffect: EffectKind<'file_received'> = {
   row: 'received_files',
-  executor: 'none: the row is the whole effect',
-  retry: 'written with the step, in its transaction',
-  failures: 'none of its own: a step that cannot be written is retried (GET /api/inbox?status=stuck)',
+  executor: 'src/actions/action-executor.ts downloads it (a file.download run) into FILES_DIR',
+  retry: 'the row is written with the step; the download is retried like an action',
+  failures: 'a step that cannot be written is retried (GET /api/inbox?status=stuck); downloads: GET /api/actions?status=failed',
   collect(effect, context, writes) {
     writes.receivedFiles.push({
       conversation: context.conversation,
@@ -19,5 +22,21 @@ export const fileReceivedEffect: EffectKind<'file_received'> = {
       mediaUrl: effect.file.url,
       mediaPath: effect.file.path,
     });
+    // SPEC §8: the file is downloaded from mediaUrl after the step commits; nothing waits for it
+    // but the contact's later actions (one run at a time per contact, in order).
+    if (effect.file.url) {
+      writes.actionRuns.push({
+        conversation: context.conversation,
+        contactId: context.contact.id,
+        ticketId: context.contact.ticketId,
+        contactName: context.contact.name || null,
+        contactNumber: context.contact.number || null,
+        flowMessageId: effect.messageId,
+        index: 0,
+        type: FILE_DOWNLOAD_TYPE,
+        action: { type: FILE_DOWNLOAD_TYPE, message_history_id: context.inputRowId, url: effect.file.url },
+        fed: true,
+      });
+    }
   },
 };

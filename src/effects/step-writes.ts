@@ -38,18 +38,38 @@ export interface ActivityRow {
   readonly details: Record<string, unknown> | null;
 }
 
+/** SPEC §8: one action (or a received file's download) for the action executor (src/actions/). */
+export interface ActionRunRow {
+  readonly conversation: ConversationRef;
+  readonly contactId: number;
+  readonly ticketId: number | null;
+  readonly contactName: string | null;
+  readonly contactNumber: string | null;
+  readonly flowMessageId: number;
+  readonly index: number;
+  readonly type: string;
+  readonly action: Record<string, unknown>;
+  /** False: the conversation waits for its result. True: nothing to feed back (a download). */
+  readonly fed: boolean;
+}
+
 export interface StepWrites {
   readonly outbox: OutboxRow[];
   readonly receivedFiles: ReceivedFileRow[];
   readonly activity: ActivityRow[];
+  readonly actionRuns: ActionRunRow[];
+  /** action_runs whose outcome this step fed to its conversation (or discarded). */
+  readonly actionRunsFed: number[];
 }
 
 export function emptyStepWrites(): StepWrites {
-  return { outbox: [], receivedFiles: [], activity: [] };
+  return { outbox: [], receivedFiles: [], activity: [], actionRuns: [], actionRunsFed: [] };
 }
 
 export function appendStepWrites(target: StepWrites, source: StepWrites): void {
   target.outbox.push(...source.outbox);
   target.receivedFiles.push(...source.receivedFiles);
   target.activity.push(...source.activity);
+  target.actionRuns.push(...source.actionRuns);
+  target.actionRunsFed.push(...source.actionRunsFed);
 }

@@ -5,7 +5,9 @@ import type { Knex } from 'knex';
 // the loop's idle poll.
 export const INBOX_CHANNEL = 'flowbot_inbox';
 export const OUTBOX_CHANNEL = 'flowbot_outbox';
-export type WakeChannel = typeof INBOX_CHANNEL | typeof OUTBOX_CHANNEL;
+/** The action executor (src/actions/): actions and downloads were requested. */
+export const ACTIONS_CHANNEL = 'flowbot_actions';
+export type WakeChannel = typeof INBOX_CHANNEL | typeof OUTBOX_CHANNEL | typeof ACTIONS_CHANNEL;
 
 /** Sent in the caller's transaction: PostgreSQL delivers it only if that transaction commits. */
 export async function notifyWake(db: Knex | Knex.Transaction, channel: WakeChannel): Promise<void> {

@@ -64,6 +64,8 @@ export function sent(effects: Effect[]): string[] {
         return `keyword:${effect.subflowId}:${effect.keyword}`;
       case 'completed':
         return 'completed';
+      case 'action_requested':
+        return `action:${effect.messageId}:${effect.index}:${effect.action.type}`;
     }
   });
 }
