@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_TIME_ZONE, timeZoneSchema } from './shared/time-zone.js';
 
@@ -74,6 +75,13 @@ const environmentSchema = z.object({
   GOOGLE_TOKEN_URI: optionalUrl,
   GOOGLE_SHEET_ID: optionalText,
   GOOGLE_DRIVE_FOLDER_ID: optionalText,
+  GOOGLE_API_ROOT_URL: optionalUrl,
+  FILES_DIR: optionalText,
+  MAX_FILE_MB: decimalFromEnv(0.001, 10_000).default(50),
+  ACTION_MAX_ATTEMPTS: integerFromEnv(1, 100).default(8),
+  ACTION_RETRY_BASE_MS: integerFromEnv(10, 600_000).default(2000),
+  ACTION_TIMEOUT_MS: integerFromEnv(100, 600_000).default(30_000),
+  ACTION_CONCURRENCY: integerFromEnv(1, 256).default(16),
   ADMIN_API_TOKEN: optionalText,
   WEBHOOK_SECRET: optionalText,
   ALLOWED_ORIGINS: optionalText,
@@ -140,6 +148,30 @@ export interface Config {
     readonly sendConcurrency: number;
   };
   readonly shutdownTimeoutMs: number;
+  /** SPEC §8: received files (FILES_DIR, MAX_FILE_MB). */
+  readonly files: { readonly dir: string; readonly maxBytes: number };
+  /** SPEC §8: the action executor. */
+  readonly actions: {
+    readonly maxAttempts: number;
+    readonly retryBaseMs: number;
+    readonly timeoutMs: number;
+    readonly concurrency: number;
+  };
+  readonly pontta: {
+    readonly authUrl: string | undefined;
+    readonly baseUrl: string | undefined;
+    readonly businessUnit: string | undefined;
+    readonly email: string | undefined;
+    readonly password: string | undefined;
+  };
+  readonly google: {
+    readonly clientEmail: string | undefined;
+    readonly privateKey: string | undefined;
+    readonly tokenUri: string | undefined;
+    readonly apiRootUrl: string | undefined;
+    readonly sheetId: string | undefined;
+    readonly driveFolderId: string | undefined;
+  };
 }
 
 export class ConfigError extends Error {
@@ -234,5 +266,31 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
       sendConcurrency: e.SEND_CONCURRENCY,
     }),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
+    files: Object.freeze({
+      dir: e.FILES_DIR ?? path.join(e.DATA_DIR, 'files'),
+      maxBytes: Math.round(e.MAX_FILE_MB * 1024 * 1024),
+    }),
+    actions: Object.freeze({
+      maxAttempts: e.ACTION_MAX_ATTEMPTS,
+      retryBaseMs: e.ACTION_RETRY_BASE_MS,
+      timeoutMs: e.ACTION_TIMEOUT_MS,
+      concurrency: e.ACTION_CONCURRENCY,
+    }),
+    pontta: Object.freeze({
+      authUrl: e.PONTTA_AUTH_URL,
+      baseUrl: e.PONTTA_BASE_URL,
+      businessUnit: e.PONTTA_BUSINESS_UNIT,
+      email: e.PONTTA_EMAIL,
+      password: e.PONTTA_PASSWORD,
+    }),
+    google: Object.freeze({
+      clientEmail: e.GOOGLE_CLIENT_EMAIL,
+      // .env files often hold the key on one line with literal \n.
+      privateKey: e.GOOGLE_PRIVATE_KEY?.replace(/\\n/g, '\n'),
+      tokenUri: e.GOOGLE_TOKEN_URI,
+      apiRootUrl: e.GOOGLE_API_ROOT_URL,
+      sheetId: e.GOOGLE_SHEET_ID,
+      driveFolderId: e.GOOGLE_DRIVE_FOLDER_ID,
+    }),
   });
 }

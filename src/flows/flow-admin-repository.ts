@@ -43,6 +43,7 @@ export interface MessageRow extends Row {
   expected_file_types: string[];
   delay_seconds: number;
   save_response_as: string | null;
+  actions: unknown[];
   is_active: boolean;
 }
 
@@ -70,12 +71,17 @@ export async function findActive<T extends FlowTable>(
   return (await query) as RowsByTable[T] | undefined;
 }
 
+/** jsonb columns holding arrays: pg would send a JS array as a PostgreSQL array, so send JSON. */
+export function withJsonColumns(values: Record<string, unknown>): Record<string, unknown> {
+  return Array.isArray(values['actions']) ? { ...values, actions: JSON.stringify(values['actions']) } : values;
+}
+
 export async function insertRow<T extends FlowTable>(
   db: Queryable,
   table: T,
   values: Record<string, unknown>,
 ): Promise<RowsByTable[T]> {
-  const [row] = await db(table).insert(values).returning('*');
+  const [row] = await db(table).insert(withJsonColumns(values)).returning('*');
   return row as RowsByTable[T];
 }
 
@@ -87,7 +93,7 @@ export async function updateRow<T extends FlowTable>(
 ): Promise<RowsByTable[T]> {
   const [row] = await db(table)
     .where({ id })
-    .update({ ...values, updated_at: db.fn.now() })
+    .update({ ...withJsonColumns(values), updated_at: db.fn.now() })
     .returning('*');
   return row as RowsByTable[T];
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { flowActionsSchema } from '../../machines/index.js';
 
 // The admin API's input contract (SPEC §5): snake_case fields as the front end sends them.
 // Unknown fields are dropped, so the front end may send back a whole row it loaded.
@@ -92,6 +93,8 @@ export const messageCreateSchema = z.object({
     .refine((name) => !reservedVariables.has(name), 'is a reserved variable name')
     .nullable()
     .optional(),
+  // SPEC §8: run in order when a conversation reaches the message, before its text is sent.
+  actions: flowActionsSchema.optional(),
 });
 export const messageUpdateSchema = messageCreateSchema.partial();
 

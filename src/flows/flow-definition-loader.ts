@@ -22,6 +22,7 @@ interface MessageRow {
   expected_file_types: string[] | null;
   delay_seconds: number;
   save_response_as: string | null;
+  actions: unknown[] | null;
 }
 
 /** The active default flow's id, or undefined when none is configured. */
@@ -64,6 +65,7 @@ export async function loadFlowDefinition(db: Runner, flowId: number): Promise<Fl
       'expected_file_types',
       'delay_seconds',
       'save_response_as',
+      'actions',
     )) as MessageRow[];
 
   return flowDefinitionSchema.parse({
@@ -87,6 +89,8 @@ export async function loadFlowDefinition(db: Runner, flowId: number): Promise<Fl
           expectedFileTypes: message.expected_file_types ?? [],
           delaySeconds: message.delay_seconds,
           saveResponseAs: message.save_response_as,
+          // Absent when empty, so flows without actions keep their content hash (flow versions).
+          ...(message.actions && message.actions.length > 0 ? { actions: message.actions } : {}),
         })),
     })),
   });

@@ -114,6 +114,7 @@ const fileMessageSchema = z.object({
   expected_file_types: orNull(m.expected_file_types.unwrap()),
   delay_seconds: orNull(m.delay_seconds.unwrap()),
   save_response_as: m.save_response_as,
+  actions: orNull(m.actions.unwrap()),
   is_active: activeFlag,
 });
 
@@ -221,6 +222,7 @@ export function portableFromFile(file: FlowFile): FlowExport {
                 expected_file_types: message.expected_file_types ?? undefined,
                 delay_seconds: message.delay_seconds ?? undefined,
                 save_response_as: message.save_response_as,
+                actions: message.actions ?? undefined,
               })),
           })),
         };

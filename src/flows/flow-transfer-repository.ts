@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { FlowRow, MessageRow, SubflowRow, TemplateRow } from './flow-admin-repository.js';
+import { withJsonColumns } from './flow-admin-repository.js';
 import type { FlowExport } from './flow-export-schema.js';
 
 // Reads a whole template for export and writes a whole one for import. Active rows only, in the
@@ -44,7 +45,7 @@ async function insertReturningId(db: Runner, table: string, values: Record<strin
 
 async function insertMessages(db: Runner, rows: ReadonlyArray<Record<string, unknown>>): Promise<number> {
   if (rows.length === 0) return 0;
-  await db('flow_messages').insert(rows);
+  await db('flow_messages').insert(rows.map(withJsonColumns));
   return rows.length;
 }
 
@@ -99,6 +100,7 @@ export async function insertTemplateTree(
           expected_file_types: message.expected_file_types ?? [],
           delay_seconds: message.delay_seconds ?? 0,
           save_response_as: message.save_response_as ?? null,
+          actions: message.actions ?? [],
         })),
       );
     }

@@ -54,6 +54,7 @@ export const messageRowSchema = z.object({
   expected_file_types: z.array(z.string()),
   delay_seconds: z.number(),
   save_response_as: z.string().nullable(),
+  actions: z.array(z.record(z.string(), z.unknown())).describe('SPEC §8 flow actions, run before the text is sent'),
   is_active: z.boolean(),
   ...timestamps,
 });
