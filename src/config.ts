@@ -82,6 +82,7 @@ const environmentSchema = z.object({
   ACTION_RETRY_BASE_MS: integerFromEnv(10, 600_000).default(2000),
   ACTION_TIMEOUT_MS: integerFromEnv(100, 600_000).default(30_000),
   ACTION_CONCURRENCY: integerFromEnv(1, 256).default(16),
+  ACTION_LEASE_MS: integerFromEnv(500, 3_600_000).default(120_000),
   ADMIN_API_TOKEN: optionalText,
   WEBHOOK_SECRET: optionalText,
   ALLOWED_ORIGINS: optionalText,
@@ -156,6 +157,8 @@ export interface Config {
     readonly retryBaseMs: number;
     readonly timeoutMs: number;
     readonly concurrency: number;
+    /** How long a claimed run is a worker's; after that another worker may repeat it (once). */
+    readonly leaseMs: number;
   };
   readonly pontta: {
     readonly authUrl: string | undefined;
@@ -275,6 +278,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
       retryBaseMs: e.ACTION_RETRY_BASE_MS,
       timeoutMs: e.ACTION_TIMEOUT_MS,
       concurrency: e.ACTION_CONCURRENCY,
+      leaseMs: e.ACTION_LEASE_MS,
     }),
     pontta: Object.freeze({
       authUrl: e.PONTTA_AUTH_URL,

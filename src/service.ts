@@ -16,6 +16,13 @@ import { createWebhookRouter } from './http/routes/webhook-routes.js';
 import { createIntakeService } from './conversations/intake-service.js';
 import { createStepEngine, type StepEngine } from './conversations/step-engine.js';
 import { createSendStage, sendLeaseMs, type SendStage } from './deliveries/send-stage.js';
+import { createActionExecutor, type ActionExecutor, type ActionExecutorOptions } from './actions/action-executor.js';
+import { createActionHandlers } from './actions/action-handlers.js';
+import { createFileDownloader } from './files/file-downloader.js';
+import { createDiskFileStorage } from './files/file-storage.js';
+import { createGoogleClient } from './integrations/google-client.js';
+import { createHttpActionClient } from './integrations/http-action-client.js';
+import { createPonttaClient } from './integrations/pontta-client.js';
 import { createFlowVersionStore } from './flows/flow-versions.js';
 import { createGosacClient } from './integrations/gosac-client.js';
 import { createSettingsService } from './settings/settings-service.js';
@@ -36,6 +43,8 @@ export interface RunningService {
 
 export interface StartOptions {
   readonly logger?: Logger;
+  /** Tests: what the action executor does between a call and its record (a simulated crash). */
+  readonly actionHooks?: Pick<ActionExecutorOptions, 'beforeRecord'>;
 }
 
 /** The composition root: builds every dependency once, starts web and/or worker. */
@@ -97,6 +106,7 @@ export async function startService(baseConfig: Config, options: StartOptions = {
     // The worker role: the step engine and the send stage, two loops woken by NOTIFY (ADR 0004).
     let engine: StepEngine | undefined;
     let sendStage: SendStage | undefined;
+    let actions: ActionExecutor | undefined;
     if (config.role !== 'web') {
       const listener = createPgListener(databaseUrl, logger.child({ component: 'pg-listener' }));
       cleanups.push(() => listener.close());
@@ -123,8 +133,36 @@ export async function startService(baseConfig: Config, options: StartOptions = {
         },
         onReplies: () => stage.poke(),
       });
+      // SPEC §8: flow actions and received files' downloads (ADR 0007).
+      const storage = createDiskFileStorage(config.files.dir);
+      const timeoutMs = config.actions.timeoutMs;
+      actions = createActionExecutor({
+        db,
+        logger,
+        listener,
+        handlers: createActionHandlers({
+          db,
+          storage,
+          maxFileBytes: config.files.maxBytes,
+          downloader: createFileDownloader({ storage, maxBytes: config.files.maxBytes, timeoutMs, gosac: config.gosac }),
+          pontta: createPonttaClient({ db, logger, options: { ...config.pontta, timeoutMs } }),
+          google: createGoogleClient({ db, logger, options: { ...config.google, timeoutMs } }),
+          http: createHttpActionClient({ timeoutMs }),
+        }),
+        options: {
+          concurrency: config.actions.concurrency,
+          leaseMs: config.actions.leaseMs,
+          maxAttempts: config.actions.maxAttempts,
+          retryBaseMs: config.actions.retryBaseMs,
+          idlePollMs: config.worker.pollIntervalMs,
+          ...options.actionHooks,
+        },
+      });
+      const actionExecutor = actions;
       await sendStage.start();
       await engine.start();
+      await actionExecutor.start();
+      cleanups.push(() => actionExecutor.stop());
       const running = engine;
       // Steps first, so their last replies are in the outbox; then half the budget for GOSAC calls.
       const sendGraceMs = Math.max(500, Math.floor(config.shutdownTimeoutMs / 2));
@@ -133,7 +171,7 @@ export async function startService(baseConfig: Config, options: StartOptions = {
         await stage.stop(sendGraceMs);
       });
     }
-    const workerRunning = () => (engine?.running() ?? false) && (sendStage?.running() ?? false);
+    const workerRunning = () => (engine?.running() ?? false) && (sendStage?.running() ?? false) && (actions?.running() ?? false);
 
     let url: string | undefined;
     if (config.role !== 'worker') {

@@ -297,6 +297,7 @@ WITH new_ids AS MATERIALIZED (
 ), fed AS (
   UPDATE action_runs SET fed_at = now(), updated_at = now()
    WHERE id = ANY(:fedRuns::bigint[]) AND fed_at IS NULL
+  RETURNING id
 ), woken AS (
   SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT 1 FROM outbox LIMIT 1) any_reply
 ), actions_woken AS (

@@ -7,8 +7,11 @@ import {
   type CompiledFlow,
   type FileInput,
   type FlowDefinition,
+  type Finding,
   type UserInput,
 } from '../../machines/index.js';
+import { unconfiguredActionFindings } from '../actions/action-services.js';
+import type { Config } from '../config.js';
 import type { Database } from '../db/knex.js';
 import { NotFoundError, UnprocessableError } from '../shared/errors.js';
 import { loadFlowDefinition } from './flow-definition-loader.js';
@@ -41,7 +44,7 @@ export const previewRequestSchema = z.object({
 export type PreviewRequest = z.output<typeof previewRequestSchema>;
 
 export const findingSchema = z.object({
-  kind: z.enum(['compile_error', 'empty_subflow', 'shared_keyword', 'unreachable_message', 'menu_without_exit', 'unknown_variable']),
+  kind: z.enum(['compile_error', 'empty_subflow', 'shared_keyword', 'unreachable_message', 'menu_without_exit', 'unknown_variable', 'action_not_configured']),
   severity: z.enum(['error', 'warning']),
   message: z.string(),
   subflow_id: z.int().optional(),
@@ -75,6 +78,9 @@ export const previewAnswerSchema = z.object({
       completed: z.boolean(),
       position: z.object({ subflow_id: z.int(), message_id: z.int() }).nullable(),
       variables: z.record(z.string(), z.string()),
+      actions: z
+        .array(z.object({ type: z.string(), message_id: z.int(), index: z.int(), result_variable: z.string().nullable() }))
+        .describe('SPEC §8 actions this input would run, in order; the preview runs none and takes each as succeeded'),
     }),
   ),
 });
@@ -96,7 +102,7 @@ function compileOr422(definition: FlowDefinition): CompiledFlow {
   }
 }
 
-export function createFlowTooling(deps: { readonly db: Database }): FlowTooling {
+export function createFlowTooling(deps: { readonly db: Database; readonly config?: Pick<Config, 'pontta' | 'google'> }): FlowTooling {
   async function draft(flowId: number): Promise<FlowDefinition> {
     const definition = await loadFlowDefinition(deps.db, flowId);
     if (!definition) throw new NotFoundError(`flow ${flowId} not found`);
@@ -109,7 +115,17 @@ export function createFlowTooling(deps: { readonly db: Database }): FlowTooling 
     },
 
     async validate(flowId) {
-      const findings = validateFlow(await draft(flowId));
+      const definition = await draft(flowId);
+      const findings: Finding[] = [
+        ...validateFlow(definition),
+        ...(deps.config ? unconfiguredActionFindings(definition, deps.config) : []).map((finding) => ({
+          kind: 'action_not_configured' as const,
+          severity: 'error' as const,
+          message: finding.message,
+          subflowId: finding.subflowId,
+          messageId: finding.messageId,
+        })),
+      ];
       const flow = (await deps.db('flows').where({ id: flowId }).first('is_default')) as { is_default: boolean } | undefined;
       return {
         flow_id: flowId,
@@ -156,6 +172,12 @@ export function createFlowTooling(deps: { readonly db: Database }): FlowTooling 
           completed: step.completed,
           position: step.position ? { subflow_id: step.position.subflowId, message_id: step.position.messageId } : null,
           variables: step.variables,
+          actions: step.actions.map((action) => ({
+            type: action.type,
+            message_id: action.messageId,
+            index: action.index,
+            result_variable: action.resultVariable,
+          })),
         })),
       };
     },

@@ -1,6 +1,7 @@
 import { analyticsRouteDocs } from '../routes/analytics-routes.js';
 import { botRouteDocs } from '../routes/bot-routes.js';
 import { conversationRouteDocs } from '../routes/conversation-routes.js';
+import { actionRouteDocs } from '../../actions/action-routes.js';
 import { deliveryRouteDocs } from '../routes/delivery-routes.js';
 import { exportImportRouteDocs } from '../routes/export-import-routes.js';
 import { flowRouteDocs } from '../routes/flow-routes.js';
@@ -32,6 +33,7 @@ export const allRouteDocs: readonly RouteDoc[] = [
   ...settingsRouteDocs,
   ...botRouteDocs,
   ...deliveryRouteDocs,
+  ...actionRouteDocs,
   ...inboxRouteDocs,
   ...openApiRouteDocs,
 ];

@@ -7,6 +7,7 @@ import { createAnalyticsRoutes } from './analytics-routes.js';
 import { createBotRoutes } from './bot-routes.js';
 import { createConversationRoutes } from './conversation-routes.js';
 import { createExportImportRoutes } from './export-import-routes.js';
+import { createActionRoutes } from '../../actions/action-routes.js';
 import { createDeliveryRoutes } from './delivery-routes.js';
 import { createFlowRoutes } from './flow-routes.js';
 import { createFlowToolingRoutes } from './flow-tooling-routes.js';
@@ -41,6 +42,7 @@ export function createAdminRouter(
     createBotRoutes(deps),
     createDeliveryRoutes({ deliveries }),
     createInboxRoutes({ inbox }),
+    createActionRoutes({ db: deps.db }),
   ]) {
     api.use(resource.routes());
   }
