@@ -49,6 +49,11 @@ export async function up(knex: Knex): Promise<void> {
     t.specificType('pontta_attached_to', 'text[]').notNullable().defaultTo('{}');
   });
 
+  // The MIME type GOSAC names for a file, when it names one (rule 4 when the path has no extension).
+  await knex.schema.alterTable('message_history', (t) => {
+    t.text('media_mime_type');
+  });
+
   // Credentials a service hands out (Pontta's id_token), shared by every worker of every replica.
   await knex.schema.createTable('integration_tokens', (t) => {
     t.text('service').primary();
@@ -75,6 +80,9 @@ export async function down(knex: Knex): Promise<void> {
     t.dropColumn('download_status');
     t.dropColumn('drive_file_id');
     t.dropColumn('pontta_attached_to');
+  });
+  await knex.schema.alterTable('message_history', (t) => {
+    t.dropColumn('media_mime_type');
   });
   await knex.schema.dropTable('action_runs');
   await knex.schema.alterTable('flow_messages', (t) => {

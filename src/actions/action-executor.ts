@@ -142,7 +142,7 @@ export function createActionExecutor(deps: {
       stopping = true;
       wake.poke();
       await loop;
-      await Promise.all([...inFlight]);
+      await Promise.all(inFlight);
     },
   };
 }

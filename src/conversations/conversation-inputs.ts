@@ -42,12 +42,21 @@ export function buildInputs(rows: readonly InboxRow[], at: number, cooldownMs: n
 }
 
 function fileOf(row: InboxRow): FileInput {
+  const stored = lastSegment(row.media_path) || lastSegment(urlPath(row.media_url));
+  const caption = row.body.trim();
+  // WhatsApp media paths often have no extension; a caption like "projeto.dwg" names the file then.
+  const captionNamesFile = !hasExtension(stored) && hasExtension(caption) && !/\s/.test(caption);
   return {
-    name: lastSegment(row.media_path) || lastSegment(urlPath(row.media_url)) || row.body.trim(),
-    mimeType: null,
+    name: captionNamesFile ? caption : stored || caption,
+    mimeType: row.media_mime_type?.trim() || null,
     url: row.media_url,
     path: row.media_path,
   };
+}
+
+function hasExtension(name: string): boolean {
+  const dot = name.lastIndexOf('.');
+  return dot > 0 && dot < name.length - 1 && /^[a-z0-9]{1,8}$/i.test(name.slice(dot + 1));
 }
 
 function urlPath(url: string | null): string | null {

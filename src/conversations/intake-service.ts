@@ -44,15 +44,16 @@ export const INTAKE_BATCH: BatcherOptions = { maxSize: 64, maxInFlight: 1 };
 const STORE = `WITH input AS (
     SELECT * FROM unnest(:contact::bigint[], :ticket::bigint[], :body::text[], :mediaType::text[], :mediaUrl::text[],
                          :mediaPath::text[], :name::text[], :number::text[], :messageId::text[],
-                         :delayMs::double precision[])
+                         :delayMs::double precision[], :mimeType::text[])
       WITH ORDINALITY AS input(contact_id, ticket_id, body, media_type, media_url, media_path, contact_name,
-                               contact_number, gosac_message_id, delay_ms, position)
+                               contact_number, gosac_message_id, delay_ms, media_mime_type, position)
   ), inserted AS (
     INSERT INTO message_history
       (contact_id, ticket_id, direction, body, media_type, media_url, media_path,
-       contact_name, contact_number, gosac_message_id, status, due_at)
+       contact_name, contact_number, gosac_message_id, status, due_at, media_mime_type)
     SELECT contact_id, ticket_id, 'inbound', body, media_type, media_url, media_path,
-           contact_name, contact_number, gosac_message_id, 'received', now() + delay_ms * interval '1 millisecond'
+           contact_name, contact_number, gosac_message_id, 'received', now() + delay_ms * interval '1 millisecond',
+           media_mime_type
     FROM input ORDER BY position
     ON CONFLICT (gosac_message_id) DO NOTHING
     RETURNING gosac_message_id
@@ -84,6 +85,7 @@ export function createIntakeService(deps: IntakeDeps, batch: BatcherOptions = IN
       number: column((item) => item.message.contact?.number ?? null),
       messageId: column((item) => item.id),
       delayMs: column((item) => item.debounceMs),
+      mimeType: column((item) => item.message.mimetype ?? item.message.mimeType ?? null),
     });
     const row = (result as { rows: Array<{ inserted: string[] | null }> }).rows[0];
     const inserted = new Set(row?.inserted ?? []);

@@ -16,6 +16,8 @@ export interface InboxRow {
   media_type: string;
   media_url: string | null;
   media_path: string | null;
+  /** The MIME type GOSAC named, if any. */
+  media_mime_type?: string | null;
   contact_name: string | null;
   contact_number: string | null;
   due_at: string;
@@ -117,7 +119,7 @@ export async function nextInboxDue(db: Runner, now: Date): Promise<Date | undefi
 const READ_SQL = `
 SELECT c.contact_id,
   (SELECT coalesce(json_agg(i ORDER BY i.id), '[]'::json) FROM (
-     SELECT id, ticket_id, body, media_type, media_url, media_path, contact_name, contact_number, due_at, attempts
+     SELECT id, ticket_id, body, media_type, media_url, media_path, media_mime_type, contact_name, contact_number, due_at, attempts
        FROM message_history WHERE contact_id = c.contact_id AND status = 'received') i) AS inbox,
   (SELECT row_to_json(u) FROM (
      SELECT id, flow_id, flow_version_id, conversation_state, variables, last_activity_at, bot_paused_at

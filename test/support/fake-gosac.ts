@@ -57,11 +57,53 @@ export interface FakeGosac {
    */
   holdNext(): Promise<RecordedRequest>;
   releaseHeld(): void;
+  /**
+   * GETs of `path` answer this file (SPEC §4 media URLs): `body` as given, or `size` bytes made as
+   * they are sent (nothing held in memory). `mediaRequests` records each GET's headers.
+   */
+  serveMedia(path: string, media: MediaFile): string;
+  readonly mediaRequests: ReadonlyArray<{ path: string; headers: IncomingHttpHeaders }>;
   reset(): void;
   stop(): Promise<void>;
 }
 
+export interface MediaFile {
+  readonly body?: Buffer;
+  readonly size?: number;
+  readonly contentType: string;
+  /** false: no Content-Length (chunked), so only counting the bytes finds the size. */
+  readonly announceLength?: boolean;
+}
+
+function serveMediaFile(response: import('node:http').ServerResponse, media: MediaFile): void {
+  const size = media.body?.length ?? media.size ?? 0;
+  const headers: Record<string, string> = { 'content-type': media.contentType };
+  if (media.announceLength !== false) headers['content-length'] = String(size);
+  response.writeHead(200, headers);
+  if (media.body) {
+    response.end(media.body);
+    return;
+  }
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  let left = size;
+  const pump = () => {
+    while (left > 0) {
+      const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+      left -= piece.length;
+      if (!response.write(piece)) {
+        response.once('drain', pump);
+        return;
+      }
+    }
+    response.end();
+  };
+  response.on('error', () => {});
+  pump();
+}
+
 export async function startFakeGosac(options: { port?: number } = {}): Promise<FakeGosac> {
+  const media = new Map<string, MediaFile>();
+  const mediaRequests: Array<{ path: string; headers: IncomingHttpHeaders }> = [];
   const requests: RecordedRequest[] = [];
   const arrivals: RecordedRequest[] = [];
   const open = new Map<string, number>();
@@ -86,6 +128,13 @@ export async function startFakeGosac(options: { port?: number } = {}): Promise<F
   const held: Array<() => void> = [];
 
   const server: Server = createServer((request, response) => {
+    const mediaPath = (request.url ?? '').split('?')[0] ?? '';
+    const file = request.method === 'GET' ? media.get(mediaPath) : undefined;
+    if (file) {
+      mediaRequests.push({ path: mediaPath, headers: request.headers });
+      serveMediaFile(response, file);
+      return;
+    }
     const receivedAt = Date.now();
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -213,6 +262,11 @@ export async function startFakeGosac(options: { port?: number } = {}): Promise<F
     releaseHeld() {
       for (const release of held.splice(0)) release();
     },
+    serveMedia(path, file) {
+      media.set(path, file);
+      return `${url}${path}`;
+    },
+    mediaRequests,
     reset() {
       requests.length = 0;
       arrivals.length = 0;
