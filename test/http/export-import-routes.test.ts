@@ -129,6 +129,7 @@ describe('admin API: export and import', () => {
       expected_file_types: ['pdf', 'dwg'],
       delay_seconds: 0,
       save_response_as: null,
+      actions: [],
       is_active: true,
     });
     expect(JSON.stringify(document)).not.to.match(/não exportar|apagada|"is_active":false/);
