@@ -44,7 +44,10 @@ export function createFileDownloader(deps: {
         const { size } = await deps.storage.save(key, open, deps.maxBytes);
         return { size, mimeType };
       } catch (error) {
+        // got wraps an error given to destroy() in its own RequestError.
+        const cause = (error as { cause?: unknown } | null)?.cause;
         if (error instanceof FileTooLargeError) throw error;
+        if (cause instanceof FileTooLargeError) throw cause;
         if (error instanceof HTTPError) throw httpFailure('GOSAC media', error.response.statusCode, '');
         if (error instanceof ActionError) throw error;
         throw networkFailure('GOSAC media', error);

@@ -65,6 +65,7 @@ interface Base {
   readonly violations: string[];
   /** The next `times` requests to `path` (prefix) answer `status` (0: the connection is dropped). */
   failNext(path: string, times: number, status: number): void;
+  clearFaults(): void;
   /** Requests to `path` (prefix) that were answered 2xx. */
   ok(path: string, method?: string): Recorded[];
   stop(): Promise<void>;
@@ -125,6 +126,9 @@ async function startFake(handle: Handler): Promise<Base> {
     violations,
     failNext(path, times, status) {
       for (let i = 0; i < times; i += 1) faults.push({ path, status });
+    },
+    clearFaults() {
+      faults.length = 0;
     },
     ok(path, method) {
       return requests.filter((r) => r.path.startsWith(path) && r.status < 300 && (method === undefined || r.method === method));
