@@ -51,7 +51,32 @@ const demoTemplate: z.input<typeof flowExportSchema> = {
           parent_subflow_index: 0,
           messages: [
             { message_text: 'Por favor, informe o número do seu pedido.', save_response_as: 'pedido' },
-            { message_text: 'Obrigado! Registramos a solicitação de assistência para o pedido {{pedido}}.', wait_for_response: false },
+            {
+              message_text: 'Envie uma foto do problema ou um PDF (laudo, nota fiscal).',
+              wait_for_response: false,
+              wait_for_file: true,
+              expected_file_types: ['jpg', 'jpeg', 'png', 'pdf'],
+            },
+            // SPEC §8: a Pontta occurrence with the file attached, the file in the contact's Drive
+            // folder and a row in the sheet. Without Pontta or Google configured the actions fail
+            // (validate says so) and the text still reads well: a person takes it from there.
+            {
+              message_text:
+                'Obrigado, {{contact_name}}! Registramos sua solicitação de assistência para o pedido {{pedido}}. Protocolo: {{ocorrencia|um atendente vai registrá-la e continuar o atendimento por aqui}}.',
+              wait_for_response: false,
+              actions: [
+                {
+                  type: 'pontta.create_occurrence',
+                  title: 'Assistência técnica - pedido {{pedido}}',
+                  note: 'Pedido de assistência de {{contact_name}} ({{contact_number}}) pelo WhatsApp, pedido {{pedido}}.',
+                  sales_order_code: '{{pedido}}',
+                  save_result_as: 'ocorrencia',
+                },
+                { type: 'pontta.attach_files', occurrence: '{{ocorrencia}}' },
+                { type: 'drive.upload_files' },
+                { type: 'sheets.append_row', values: ['{{contact_name}}', '{{contact_number}}', '{{pedido}}', '{{ocorrencia}}'] },
+              ],
+            },
           ],
         },
         {
