@@ -16,6 +16,7 @@ import {
 } from './conversation-step.bench.js';
 import { summariseProfiles } from './cpu-profile.js';
 import { runMachineCostBench } from './machine-costs.bench.js';
+import { runFileStreamBench } from './file-stream.bench.js';
 import { runPgbench } from './pgbench.bench.js';
 import { runWebhookIntakeBench, type IntakeBenchResult } from './webhook-intake.bench.js';
 
@@ -38,7 +39,7 @@ const intakeConcurrency = numberFrom('BENCH_INTAKE_CONCURRENCY', 32);
 const STEP_MAX_SECONDS = 60;
 
 // Row names for BENCH_ONLY, in the order they run.
-const NAMES = ['machine', 'pgbench', 'intake', 'intake-both', 'latency', 'steps', 'gosac', 'paced', 'steps2'] as const;
+const NAMES = ['machine', 'pgbench', 'intake', 'intake-both', 'latency', 'steps', 'gosac', 'paced', 'steps2', 'files'] as const;
 const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
 for (const name of only) {
   if (name !== 'none' && !(NAMES as readonly string[]).includes(name)) {
@@ -103,6 +104,7 @@ let slowGosac: StepBenchResult | undefined;
 let paced: { result: PacedStepBenchResult; rate: number } | undefined;
 let intakeBoth: IntakeBenchResult | undefined;
 let split: StepBenchResult | undefined;
+let fileRss: Awaited<ReturnType<typeof runFileStreamBench>> | undefined;
 
 try {
   if (wanted('machine')) await guarded('machine', async () => {
@@ -245,6 +247,22 @@ try {
     stepRow('conversation step end to end, ROLE=web + 2 × ROLE=worker, GOSAC 0 ms', runs, median, `${median.steps} steps, ${contacts} contacts × ${stepsPerContact}, debounce 0`, ratio);
     remember('steps, web + 2 workers', rss);
   });
+  if (wanted('files')) await guarded('files', async () => {
+    const fileMb = numberFrom('BENCH_FILE_MB', 200);
+    log(`files: a ${fileMb} MB received file streamed to FILES_DIR, Pontta and Drive`);
+    const result = await runFileStreamBench({ fileMb });
+    for (const phase of result.phases) {
+      row(
+        `received file: ${phase.phase}`,
+        `${fileMb} MB file, ${mb(phase.bytesReceived)} moved`,
+        `${fixed(fileMb / phase.seconds, 0)} MB/s`,
+        'one run',
+        `RSS ${fixed(result.rssBeforeMb, 0)} MB before, ${fixed(phase.maxRssMb, 0)} MB max during`,
+        '–',
+      );
+    }
+    fileRss = result;
+  });
   if (process.env.BENCH_PROFILE) await profiledRun();
 } finally {
   await stopSharedTestResources();
@@ -303,6 +321,11 @@ function printTargets(): void {
     const ratio = split.stepsPerSecond / saturated.stepsPerSecond;
     target('web + 2 workers vs one process (steps/s, GOSAC 0 ms)', `${fixed(ratio, 2)} × (${fixed(split.stepsPerSecond, 0)} / ${fixed(saturated.stepsPerSecond, 0)})`, '≥ 1.0 × (not slower)', ratio >= 1);
   } else target('web + 2 workers vs one process', none, '≥ 1.0 × (not slower)', undefined);
+
+  if (fileRss) {
+    const growth = fileRss.maxRssBytes / 1024 / 1024 - fileRss.rssBeforeMb;
+    target(`RSS while a ${fileRss.fileMb} MB file streams through (download, Pontta, Drive)`, `+${fixed(growth, 0)} MB (${fixed(fileRss.rssBeforeMb, 0)} → ${fixed(fileRss.maxRssBytes / 1024 / 1024, 0)} MB)`, '< +64 MB (flat: not the file\'s size)', growth < 64);
+  } else target('RSS while a 200 MB file streams through', none, '< +64 MB', undefined);
 
   if (maxRss) target('RSS per process (max over every process of every run)', `${mb(maxRss.bytes)} (${maxRss.where})`, '< 250 MB', maxRss.bytes < 250 * 1024 * 1024);
   else target('RSS per process', none, '< 250 MB', undefined);
