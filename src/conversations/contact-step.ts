@@ -68,8 +68,6 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
   const results = state.actionResults ?? [];
   const inputsDue = inbox.length > 0 && !inbox.some((row) => Date.parse(row.due_at) > env.now);
   if (!inputsDue && results.length === 0) return { kind: 'not_due' };
-  // SPEC §8: outcomes first; they are fed only to the conversation that asked (others are dropped).
-  writes.actionRunsFed.push(...results.map((result) => result.id));
   const contact = contactOf(contactId, [...results, ...inbox]);
   const details = {
     contactName: contact.name || null,
@@ -86,6 +84,8 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
     return { kind: 'paused', inputs: inbox.length };
   }
 
+  // SPEC §8: outcomes first; they are fed only to the conversation that asked (others are dropped).
+  writes.actionRunsFed.push(...results.map((result) => result.id));
   const clock = createReplyClock(env.now, env.cooldownMs, supersedePending(state, env, writes));
   const repliesBefore = writes.outbox.length;
   let running: Running | null = null;

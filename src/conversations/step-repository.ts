@@ -85,11 +85,15 @@ SELECT contact_id FROM (
     ) c
     WHERE NOT EXISTS (SELECT 1 FROM message_history m
                        WHERE m.contact_id = c.contact_id AND m.status = 'received' AND m.due_at > :now::timestamptz)
-      AND NOT EXISTS (SELECT 1 FROM action_runs r WHERE r.contact_id = c.contact_id AND r.fed_at IS NULL)
+      AND NOT EXISTS (SELECT 1 FROM action_runs r JOIN user_conversations u ON u.id = r.conversation_id AND u.is_active
+                       WHERE r.contact_id = c.contact_id AND r.fed_at IS NULL)
     UNION ALL
-    SELECT contact_id, min(coalesce(finished_at, updated_at)) AS first_due FROM action_runs
-     WHERE fed_at IS NULL AND status <> 'pending'
-     GROUP BY contact_id
+    -- Outcomes wait while an agent holds the conversation (pause): resume feeds them.
+    SELECT r.contact_id, min(coalesce(r.finished_at, r.updated_at)) AS first_due FROM action_runs r
+     WHERE r.fed_at IS NULL AND r.status <> 'pending'
+       AND NOT EXISTS (SELECT 1 FROM user_conversations u
+                        WHERE u.contact_id = r.contact_id AND u.is_active AND u.bot_paused_at IS NOT NULL)
+     GROUP BY r.contact_id
   ) both_kinds
   ORDER BY first_due
   OFFSET 0

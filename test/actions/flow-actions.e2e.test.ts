@@ -299,6 +299,28 @@ describe('flow actions end to end (SPEC §8)', function () {
     expect(await readdir(contactDir).catch(() => [])).to.deep.equal([]);
   });
 
+  it('holds an outcome while an agent has the conversation, and feeds it on resume', async () => {
+    const { sender, ticket } = await toFilePrompt('5050');
+    const conversation = (await admin('GET', `/api/conversations?contact_id=${sender.contactId}`)).body[0];
+    // Pontta is busy long enough for the agent to take over while the occurrence is pending.
+    pontta.failNext('/api/occurrences', 4, 503);
+    await webhook(pdfMessage(sender, 'pausa.pdf', randomBytes(100)));
+    await eventually(async () => {
+      const runs = (await admin('GET', `/api/actions?contact_id=${sender.contactId}`)).body;
+      expect(runs.some((run: any) => run.action_type === 'pontta.create_occurrence')).to.equal(true);
+    });
+    expect((await admin('POST', `/api/conversations/${conversation.id}/pause`)).status).to.equal(200);
+    await eventually(async () => {
+      const runs = (await admin('GET', `/api/actions?contact_id=${sender.contactId}&status=pending`)).body;
+      expect(runs).to.deep.equal([]);
+    }, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(repliesTo(ticket)).to.have.length(3);
+    expect((await admin('POST', `/api/conversations/${conversation.id}/resume`)).status).to.equal(200);
+    const replies = await gosac.waitForMessages(`/messages/${ticket}`, 5, 30_000);
+    expect(replies[3]!.body.body).to.match(/^Ocorrência nº \d+ aberta\.$/);
+  });
+
   it('writes no credential into the log', async () => {
     const log = logLines.join('\n');
     expect(log).to.include('action done'); // the executor's lines are in the capture
