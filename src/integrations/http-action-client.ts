@@ -1,5 +1,6 @@
 import got from 'got';
 import { httpFailure, networkFailure } from '../actions/action-errors.js';
+import { parseRetryAfter } from '../deliveries/send-policy.js';
 
 // SPEC §8 `http.post`: JSON to any URL a flow names; a 2xx answer's body (or one field of it,
 // `result_path`, dotted) becomes the action's result.
@@ -40,7 +41,7 @@ export function createHttpActionClient(options: { timeoutMs: number }): HttpActi
         throw networkFailure(`POST ${new URL(url).host}`, error);
       }
       if (response.statusCode < 200 || response.statusCode >= 300) {
-        throw httpFailure(`POST ${new URL(url).host}`, response.statusCode, response.body);
+        throw httpFailure(`POST ${new URL(url).host}`, response.statusCode, response.body, parseRetryAfter(response.headers['retry-after']));
       }
       return pickResult(response.body, resultPath);
     },

@@ -2,6 +2,7 @@ import { openAsBlob } from 'node:fs';
 import got, { type Response } from 'got';
 import type { Knex } from 'knex';
 import { ActionError, httpFailure, networkFailure, notConfigured } from '../actions/action-errors.js';
+import { parseRetryAfter } from '../deliveries/send-policy.js';
 import type { Logger } from '../shared/logger.js';
 
 // SPEC §6 and §8: Pontta, the furniture ERP. One id_token shared by every worker of every replica
@@ -129,7 +130,7 @@ export function createPonttaClient(deps: { db: Knex; logger: Logger; options: Po
         continue;
       }
       if (response.statusCode >= 200 && response.statusCode < 300) return response;
-      throw httpFailure(`Pontta ${describe}`, response.statusCode, response.body);
+      throw httpFailure(`Pontta ${describe}`, response.statusCode, response.body, parseRetryAfter(response.headers['retry-after']));
     }
   }
 
