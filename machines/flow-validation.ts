@@ -2,7 +2,7 @@ import { compileFlow, FlowCompileError } from './compile.js';
 import type { FlowDefinition, MessageDefinition, SubflowDefinition } from './flow-definition.js';
 import { normalizeForMatch } from './keywords.js';
 import { templateVariables } from './templating.js';
-import { ACTION_ERROR_VARIABLE, resultVariableOf } from './actions.js';
+import { ACTION_ERROR_VARIABLE, actionTemplates, resultVariableOf } from './actions.js';
 
 export type FindingKind =
   | 'compile_error'
@@ -10,7 +10,9 @@ export type FindingKind =
   | 'shared_keyword'
   | 'unreachable_message'
   | 'menu_without_exit'
-  | 'unknown_variable';
+  | 'unknown_variable'
+  /** Added by the shell, which knows the configuration (SPEC §8). */
+  | 'action_not_configured';
 
 /** `error`: the flow cannot run or strands contacts; `warning`: it runs, probably not as meant. */
 export type FindingSeverity = 'error' | 'warning';
@@ -172,7 +174,8 @@ export function validateFlow(definition: FlowDefinition): Finding[] {
   }
   for (const subflow of subflows) {
     for (const message of subflow.messages) {
-      for (const variable of templateVariables(message.text)) {
+      const texts = [message.text, ...(message.actions ?? []).flatMap(actionTemplates)];
+      for (const variable of new Set(texts.flatMap(templateVariables))) {
         if (saved.has(variable)) continue;
         findings.push({
           kind: 'unknown_variable',

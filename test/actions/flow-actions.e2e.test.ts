@@ -321,6 +321,18 @@ describe('flow actions end to end (SPEC §8)', function () {
     expect(replies[3]!.body.body).to.match(/^Ocorrência nº \d+ aberta\.$/);
   });
 
+  it('accepts a file by the MIME type GOSAC sends when its path has no extension', async () => {
+    const { sender, ticket } = await toFilePrompt('3030');
+    const payload = fileMessage(sender, 'c0ffee', 'segue o laudo');
+    payload.data.mimetype = 'application/pdf';
+    payload.data.mediaUrl = gosac.serveMedia(`/media/${sender.contactId}/c0ffee`, { body: Buffer.from('%PDF'), contentType: 'application/octet-stream' });
+    await webhook(payload);
+    const replies = await gosac.waitForMessages(`/messages/${ticket}`, 5, 30_000);
+    expect(replies[3]!.body.body).to.match(/^Ocorrência nº \d+ aberta\.$/);
+    const file = await testDb.db('received_files').where({ contact_id: sender.contactId }).first();
+    expect(file).to.include({ mime_type: 'application/pdf', download_status: 'stored' });
+  });
+
   it('writes no credential into the log', async () => {
     const log = logLines.join('\n');
     expect(log).to.include('action done'); // the executor's lines are in the capture

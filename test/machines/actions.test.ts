@@ -101,6 +101,11 @@ describe('flow actions (SPEC §8)', () => {
     expect(findings).to.deep.equal([]);
   });
 
+  it('warns about unknown variables in an action\'s templates too', () => {
+    const flow = flowOf(sub(1, [say(1, 'x', { actions: [{ type: 'http.post', url: 'http://x/{{nope}}' }] }), msg(2, 'fim')]));
+    expect(validateFlow(flow).filter((finding) => finding.kind === 'unknown_variable').map((finding) => finding.variable)).to.deep.equal(['nope']);
+  });
+
   it('previews a message with actions as if each succeeded, and lists them', () => {
     const flow = compileFlow(assistance);
     const steps = previewConversation(flow, contact, [text('oi'), text('4521'), withFile(fileNamed('a.pdf'))]);
