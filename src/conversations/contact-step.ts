@@ -86,7 +86,8 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
 
   // SPEC §8: outcomes first; they are fed only to the conversation that asked (others are dropped).
   writes.actionRunsFed.push(...results.map((result) => result.id));
-  const clock = createReplyClock(env.now, env.cooldownMs, supersedePending(state, env, writes));
+  // An action's outcome is no new input: it supersedes nothing (a delayed chain before it still goes).
+  const clock = createReplyClock(env.now, env.cooldownMs, supersedePending(state, env, writes, inputsDue));
   const repliesBefore = writes.outbox.length;
   let running: Running | null = null;
   if (existing) {
@@ -190,12 +191,12 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
  * cooldown. Replies not yet in flight and due after now + cooldown are cancelled; the rest go
  * first. Returns when the last reply that stays went, or will go, out.
  */
-function supersedePending(state: ContactState, env: StepEnvironment, writes: BatchWrites): number | undefined {
+function supersedePending(state: ContactState, env: StepEnvironment, writes: BatchWrites, cancel = true): number | undefined {
   const horizon = env.now + env.cooldownMs;
   let lastDue = state.lastSentAt ? new Date(state.lastSentAt).getTime() : undefined;
   for (const reply of state.pending) {
     const due = Date.parse(reply.due_at);
-    if (!reply.in_flight && due > horizon) {
+    if (cancel && !reply.in_flight && due > horizon) {
       writes.cancelled.push(reply.id);
       continue;
     }

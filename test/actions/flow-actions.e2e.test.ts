@@ -129,6 +129,16 @@ describe('flow actions end to end (SPEC §8)', function () {
       actions: [{ type: 'pontta.create_occurrence', title: 'INVALID {{contact_name}}', note: '', save_result_as: 'ocorrencia' }],
     });
     await created('/api/flow-messages', { subflow_id: failing, message_text: 'Mais alguma coisa?', order_index: 1 });
+    const notice = await created('/api/subflows', { flow_id: flowId, name: 'Aviso', trigger_keywords: ['4'], order_index: 3 });
+    await created('/api/flow-messages', { subflow_id: notice, message_text: 'Um momento, registrando...', wait_for_response: false, delay_seconds: 1, order_index: 0 });
+    await created('/api/flow-messages', {
+      subflow_id: notice,
+      message_text: 'Registrado: {{ocorrencia}}',
+      wait_for_response: false,
+      order_index: 1,
+      actions: [{ type: 'pontta.create_occurrence', title: 'Aviso', note: '', save_result_as: 'ocorrencia' }],
+    });
+    await created('/api/flow-messages', { subflow_id: notice, message_text: 'Mais?', order_index: 2 });
   });
 
   after(async () => {
@@ -331,6 +341,17 @@ describe('flow actions end to end (SPEC §8)', function () {
     expect(replies[3]!.body.body).to.match(/^Ocorrência nº \d+ aberta\.$/);
     const file = await testDb.db('received_files').where({ contact_id: sender.contactId }).first();
     expect(file).to.include({ mime_type: 'application/pdf', download_status: 'stored' });
+  });
+
+  it('sends a delayed message queued before the actions: an outcome supersedes nothing', async () => {
+    nextContact += 1;
+    const sender = { contactId: nextContact, name: 'Ana', number: `55119${nextContact}` };
+    const ticket = sender.contactId + 100_000;
+    await webhook(textMessage(sender, 'oi'));
+    await gosac.waitForMessages(`/messages/${ticket}`, 1);
+    await webhook(textMessage(sender, '4'));
+    const replies = await gosac.waitForMessages(`/messages/${ticket}`, 4, 30_000);
+    expect(replies.slice(1).map((r) => String(r.body.body).replace(/\d+$/, 'N'))).to.deep.equal(['Um momento, registrando...', 'Registrado: N', 'Mais?']);
   });
 
   it('writes no credential into the log', async () => {
