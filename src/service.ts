@@ -29,6 +29,7 @@ import { createSettingsService } from './settings/settings-service.js';
 import { defaultSettings } from './settings/setting-definitions.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { createPgListener } from './shared/pg-listener.js';
+import { createWakeNotifier, INBOX_CHANNEL } from './shared/wake-channels.js';
 import {
   createInProcessSharedState,
   createRedisSharedState,
@@ -132,14 +133,17 @@ export async function startService(baseConfig: Config, options: StartOptions = {
           idlePollMs: config.worker.pollIntervalMs,
         },
         onReplies: () => stage.poke(),
+        onActions: () => actions?.poke(),
       });
       // SPEC §8: flow actions and received files' downloads (ADR 0007).
       const storage = createDiskFileStorage(config.files.dir);
       const timeoutMs = config.actions.timeoutMs;
+      const steps = engine;
       actions = createActionExecutor({
         db,
         logger,
         listener,
+        onOutcome: () => steps.poke(),
         handlers: createActionHandlers({
           db,
           storage,
@@ -175,7 +179,9 @@ export async function startService(baseConfig: Config, options: StartOptions = {
 
     let url: string | undefined;
     if (config.role !== 'worker') {
-      const intake = createIntakeService({ ...deps, onQueued: engine ? () => engine?.poke() : undefined });
+      // This process's own step engine when it has one; otherwise the workers, through NOTIFY.
+      const inboxWake = createWakeNotifier(db, INBOX_CHANNEL);
+      const intake = createIntakeService({ ...deps, onQueued: engine ? () => engine?.poke() : () => inboxWake.notify() });
       const app = createHttpApp(deps, [
         createWebhookRouter({ ...deps, intake }),
         createAdminRouter({ ...deps, workerRunning, services: buildAdminServices(deps) }),

@@ -50,6 +50,8 @@ export function createActionExecutor(deps: {
   handlers: Record<string, ActionHandler>;
   listener?: PgListener;
   options: ActionExecutorOptions;
+  /** An outcome is ready to be fed back: the step engine's poke (same process). */
+  onOutcome?: () => void;
 }): ActionExecutor {
   const { db, options } = deps;
   const log = deps.logger.child({ component: 'actions' });
@@ -63,7 +65,7 @@ export function createActionExecutor(deps: {
     if (run.uncertain_attempts >= MAX_UNCERTAIN_CLAIMS) {
       const reason = 'outcome unknown twice (a worker stopped mid-call): not repeated to avoid another duplicate';
       log.error(context, reason);
-      await recordFailure(db, run.id, reason);
+      if (await recordFailure(db, run.id, reason)) deps.onOutcome?.();
       return;
     }
     const handler = deps.handlers[run.action_type];
@@ -80,14 +82,15 @@ export function createActionExecutor(deps: {
       } else {
         const reason = failure.retryable ? `${failure.message} (gave up after ${run.attempts} attempts)` : failure.message;
         log.warn({ ...context, reason }, 'action failed');
-        await recordFailure(db, run.id, reason);
+        if (await recordFailure(db, run.id, reason)) deps.onOutcome?.();
       }
       return;
     }
     // Between here and the record a crash repeats the call once (the lease runs out): ADR 0007.
     await options.beforeRecord?.(run);
-    await recordSuccess(db, run.id, result);
+    const toFeed = await recordSuccess(db, run.id, result);
     log.info(context, 'action done');
+    if (toFeed) deps.onOutcome?.();
   }
 
   function track(run: ActionRun): Promise<void> {

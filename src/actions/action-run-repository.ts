@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import { INBOX_CHANNEL } from '../shared/wake-channels.js';
 
 // The action executor's statements (ADR 0007): claim due runs with a lease (one at a time per
 // contact, in the order they were requested), record outcomes, list and re-run failures.
@@ -65,29 +64,33 @@ export async function nextRunDue(db: Runner): Promise<Date | undefined> {
   return result.rows[0]?.next ?? undefined;
 }
 
-// Outcomes wake the step engine, which feeds them to the waiting conversation under its contact lock.
-const WAKE_INBOX = `, woken AS (SELECT pg_notify('${INBOX_CHANNEL}', '') FROM done WHERE done.fed_at IS NULL)
-SELECT count(*) AS n FROM done, (SELECT count(*) FROM woken) w`;
+// An outcome to feed makes its contact due for the step engine, which the executor pokes in its
+// own process (every worker runs both loops); other workers find it at their idle poll. No NOTIFY
+// inside the statement: PostgreSQL serialises notifying commits (ADR 0004).
+const DONE = `
+SELECT count(*) FILTER (WHERE fed_at IS NULL) AS n FROM done`;
 
-/** Recorded before the result is fed anywhere: a succeeded run is never called again. */
+/** Recorded before the result is fed anywhere: a succeeded run is never called again. True: there is an outcome to feed. */
 export async function recordSuccess(db: Runner, id: number, result: string): Promise<boolean> {
   const outcome = (await db.raw(
     `WITH done AS (
        UPDATE action_runs SET status = 'succeeded', result = :result, last_error = NULL, claimed_until = NULL,
               finished_at = now(), updated_at = now()
-        WHERE id = :id AND status = 'pending' RETURNING fed_at)${WAKE_INBOX}`,
+        WHERE id = :id AND status = 'pending' RETURNING fed_at)${DONE}`,
     { id, result },
   )) as { rows: Array<{ n: string }> };
   return Number(outcome.rows[0]?.n ?? 0) > 0;
 }
 
-export async function recordFailure(db: Runner, id: number, error: string): Promise<void> {
-  await db.raw(
+/** True: there is an outcome to feed. */
+export async function recordFailure(db: Runner, id: number, error: string): Promise<boolean> {
+  const outcome = await db.raw(
     `WITH done AS (
        UPDATE action_runs SET status = 'failed', last_error = :error, claimed_until = NULL, finished_at = now(), updated_at = now()
-        WHERE id = :id AND status = 'pending' RETURNING fed_at)${WAKE_INBOX}`,
+        WHERE id = :id AND status = 'pending' RETURNING fed_at)${DONE}`,
     { id, error },
-  );
+  ) as { rows: Array<{ n: string }> };
+  return Number(outcome.rows[0]?.n ?? 0) > 0;
 }
 
 export async function recordRetry(db: Runner, id: number, error: string, dueAt: Date): Promise<void> {

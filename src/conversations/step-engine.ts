@@ -32,6 +32,8 @@ export interface StepEngineDeps extends Pick<CoreDeps, 'db' | 'logger' | 'settin
   readonly options: StepEngineOptions;
   /** Called after a batch that queued replies committed (the send stage's poke). */
   readonly onReplies?: () => void;
+  /** Called after a batch that requested flow actions committed (the action executor's poke). */
+  readonly onActions?: () => void;
   /** epoch ms; tests may pin it */
   readonly now?: () => number;
 }
@@ -133,6 +135,7 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
     const outcomes = new Map<number, StepOutcome>();
     let claimed: number[] = [];
     let replies = 0;
+    let actions = 0;
     try {
       await deps.db.transaction(async (trx) => {
         claimed = await claimDueContacts(trx, new Date(now()), batchSize);
@@ -142,6 +145,7 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
         await stepAll(states, base, writes, outcomes);
         await writeBatch(trx, writes);
         replies = writes.outbox.length;
+        actions = writes.actionRuns.length;
       });
     } catch (error) {
       if (claimed.length === 0) throw error;
@@ -151,6 +155,7 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
       for (const contactId of claimed) replies += await stepAlone(contactId, base, outcomes);
     }
     if (replies > 0) deps.onReplies?.();
+    if (actions > 0) deps.onActions?.();
     return { claimed: claimed.length, outcomes };
   }
 
@@ -164,6 +169,7 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
         const writes = emptyBatchWrites();
         await stepAll([state], base, writes, outcomes);
         await writeBatch(trx, writes);
+        if (writes.actionRuns.length > 0) queueMicrotask(() => deps.onActions?.());
         return writes.outbox.length;
       });
     } catch (error) {

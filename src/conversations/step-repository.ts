@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
 import type { ActivityRow, ConversationRef, StepWrites } from '../effects/step-writes.js';
-import { ACTIONS_CHANNEL, OUTBOX_CHANNEL } from '../shared/wake-channels.js';
 import { contactLockKeySql } from './contact-lock.js';
 
 // The step engine's statements (ADR 0004): claim due contacts, read their state, write a whole
@@ -304,14 +303,10 @@ WITH new_ids AS MATERIALIZED (
   UPDATE action_runs SET fed_at = now(), updated_at = now()
    WHERE id = ANY(:fedRuns::bigint[]) AND fed_at IS NULL
   RETURNING id
-), woken AS (
-  SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT 1 FROM outbox LIMIT 1) any_reply
-), actions_woken AS (
-  SELECT pg_notify('${ACTIONS_CHANNEL}', '') FROM (SELECT 1 FROM actions LIMIT 1) any_action
 )
 SELECT (SELECT coalesce(array_agg(id ORDER BY n), '{}') FROM new_ids) AS new_ids,
-       (SELECT count(*) FROM woken) AS woken,
-       (SELECT count(*) FROM actions_woken) AS actions_woken,
+       (SELECT count(*) FROM outbox) AS replies,
+       (SELECT count(*) FROM actions) AS actions,
        (SELECT count(*) FROM fed) AS fed`;
 
 interface RefBinding {
