@@ -1,3 +1,5 @@
+import type { UserInput } from '../../machines/index.js';
+
 // What one batch of steps leaves behind, gathered in memory and written by one set-based
 // statement (src/conversations/step-repository.ts). Conversations started in the batch have no
 // id yet: rows refer to a ConversationRef whose id is filled in when the batch is written.
@@ -38,18 +40,34 @@ export interface ActivityRow {
   readonly details: Record<string, unknown> | null;
 }
 
+/** One step as viewers see it (src/inspection): published after the batch commits, never written. */
+export interface InspectedStep {
+  readonly conversation: ConversationRef;
+  readonly contactId: number;
+  readonly flowId: number;
+  /** The pinned version's machine config, on a conversation's first step only (its @xstate.actor). */
+  readonly startedWith: Record<string, unknown> | null;
+  readonly input: UserInput;
+  /** The persisted snapshot the step left. */
+  readonly snapshot: unknown;
+  readonly showText: boolean;
+}
+
 export interface StepWrites {
   readonly outbox: OutboxRow[];
   readonly receivedFiles: ReceivedFileRow[];
   readonly activity: ActivityRow[];
+  /** Empty unless someone is watching (the inspection gate was open when the batch began). */
+  readonly inspection: InspectedStep[];
 }
 
 export function emptyStepWrites(): StepWrites {
-  return { outbox: [], receivedFiles: [], activity: [] };
+  return { outbox: [], receivedFiles: [], activity: [], inspection: [] };
 }
 
 export function appendStepWrites(target: StepWrites, source: StepWrites): void {
   target.outbox.push(...source.outbox);
   target.receivedFiles.push(...source.receivedFiles);
   target.activity.push(...source.activity);
+  target.inspection.push(...source.inspection);
 }
