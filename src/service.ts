@@ -18,6 +18,10 @@ import { createStepEngine, type StepEngine } from './conversations/step-engine.j
 import { createSendStage, sendLeaseMs, type SendStage } from './deliveries/send-stage.js';
 import { createFlowVersionStore } from './flows/flow-versions.js';
 import { createGosacClient } from './integrations/gosac-client.js';
+import { createInspectionHub } from './inspection/inspection-hub.js';
+import { createInspectionPublisher, inspectionChannels } from './inspection/inspection-publisher.js';
+import { createServiceMetrics, recordCommittedSteps } from './inspection/metrics.js';
+import { createInspectionRouter } from './http/routes/inspection-routes.js';
 import { createSettingsService } from './settings/settings-service.js';
 import { defaultSettings } from './settings/setting-definitions.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -91,6 +95,7 @@ export async function startService(baseConfig: Config, options: StartOptions = {
     }
 
     const deps: CoreDeps = { config, db, databaseUrl, logger, sharedState, settings };
+    const metrics = createServiceMetrics(deps);
     const gosac = createGosacClient({ ...config.gosac, production: config.production, logger });
     if (!gosac.live) logger.warn('GOSAC_AUTHORIZATION_KEY not set: replies are logged and stored as dry_run');
 
@@ -110,8 +115,13 @@ export async function startService(baseConfig: Config, options: StartOptions = {
           leaseMs: sendLeaseMs(config.gosac.timeoutMs),
           idlePollMs: config.worker.pollIntervalMs,
         },
+        metrics,
       });
       const stage = sendStage;
+      // Live inspection: frames of committed steps, published for viewers on any replica (SPEC §9).
+      const inspection = createInspectionPublisher({ channels: inspectionChannels(databaseUrl), sharedState, logger });
+      await inspection.start();
+      cleanups.push(() => inspection.close());
       engine = createStepEngine({
         ...deps,
         flowVersions: createFlowVersionStore(deps),
@@ -122,6 +132,11 @@ export async function startService(baseConfig: Config, options: StartOptions = {
           idlePollMs: config.worker.pollIntervalMs,
         },
         onReplies: () => stage.poke(),
+        inspection,
+        onCommitted: (writes) => {
+          recordCommittedSteps(metrics, writes.processed, Date.now());
+          inspection.publish(writes);
+        },
       });
       await sendStage.start();
       await engine.start();
@@ -138,10 +153,15 @@ export async function startService(baseConfig: Config, options: StartOptions = {
     let url: string | undefined;
     if (config.role !== 'worker') {
       const intake = createIntakeService({ ...deps, onQueued: engine ? () => engine?.poke() : undefined });
-      const app = createHttpApp(deps, [
-        createWebhookRouter({ ...deps, intake }),
-        createAdminRouter({ ...deps, workerRunning, services: buildAdminServices(deps) }),
-      ]);
+      const app = createHttpApp(
+        deps,
+        [
+          createWebhookRouter({ ...deps, intake }),
+          createAdminRouter({ ...deps, workerRunning, services: buildAdminServices(deps) }),
+          createInspectionRouter({ ...deps, metrics }),
+        ],
+        { metrics },
+      );
       const handle = app.callback();
       let draining = false;
       const server = await listen(
@@ -149,11 +169,15 @@ export async function startService(baseConfig: Config, options: StartOptions = {
         config.port,
         config.host,
       );
+      const hub = createInspectionHub(deps);
+      server.on('upgrade', (request, socket, head) => hub.handleUpgrade(request, socket, head as Buffer));
       // Stop taking requests first, so nothing is accepted after the database starts closing.
       cleanups.push(() => {
         draining = true;
         return closeServer(server);
       });
+      // Runs before the server closes: open WebSockets would keep it from closing.
+      cleanups.push(() => hub.close());
       const address = server.address() as AddressInfo;
       url = `http://127.0.0.1:${address.port}`;
       logger.info({ port: address.port, role: config.role }, 'listening');
