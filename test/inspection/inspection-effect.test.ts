@@ -56,4 +56,17 @@ describe('inspection as an effect of committed steps', () => {
     expect(step!.snapshot).to.deep.equal(row.conversation_state);
     expect(step!.showText).to.equal(false);
   });
+
+  it('carries the INSPECT_SHOW_TEXT setting in force when the batch began', async () => {
+    watching = true;
+    committed.length = 0;
+    await deps.settings.update('INSPECT_SHOW_TEXT', { value: true }, 'test');
+    try {
+      await insertInbound(deps.db, { contactId: 63, body: 'oi' });
+      await engine().runBatch();
+      expect(committed[0]!.writes.inspection[0]!.showText).to.equal(true);
+    } finally {
+      await deps.settings.update('INSPECT_SHOW_TEXT', { value: false }, 'test');
+    }
+  });
 });
