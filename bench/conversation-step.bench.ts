@@ -33,6 +33,11 @@ export interface StepBenchOptions {
   env?: Record<string, string>;
   /** How long the GOSAC sink takes to answer each reply (0: at once). */
   gosacLatencyMs?: number;
+  /**
+   * Runs after the warm-up, before the measured part (e.g. viewers connecting); what the returned
+   * function gives after the measured part lands in the result's `during`.
+   */
+  during?: (url: string) => Promise<() => Promise<Record<string, number>>>;
 }
 
 export interface StepBenchResult {
@@ -42,6 +47,8 @@ export interface StepBenchResult {
   p50Ms: number;
   p99Ms: number;
   maxRssBytes: Record<string, number>;
+  /** What `during` reported. */
+  during?: Record<string, number>;
   /** Statements per step over every process, when counted. */
   queriesPerStep?: { total: number; app: number; graphileWorker: number; byKind: Record<string, number> };
 }
@@ -101,6 +108,7 @@ async function withStepEnvironment<T>(options: StepBenchOptions, body: (environm
 
 export async function runConversationStepBench(options: StepBenchOptions): Promise<StepBenchResult> {
   return withStepEnvironment(options, async ({ url, sink, processes }) => {
+    const stopDuring = await options.during?.(url);
     const countsBefore = await readCounts(options, Object.keys(processes));
     const rss = sampleRss(processes);
     const latencies: number[] = [];
@@ -113,6 +121,7 @@ export async function runConversationStepBench(options: StepBenchOptions): Promi
     );
     const seconds = (performance.now() - started) / 1000;
     const maxRssBytes = rss.stop();
+    const during = await stopDuring?.();
     // Let the counters flush their last figures.
     await new Promise((resolve) => setTimeout(resolve, 300));
     const countsAfter = await readCounts(options, Object.keys(processes));
@@ -125,6 +134,7 @@ export async function runConversationStepBench(options: StepBenchOptions): Promi
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
       maxRssBytes,
+      ...(during ? { during } : {}),
       ...(countsBefore && countsAfter ? { queriesPerStep: perStep(countsBefore, countsAfter, steps) } : {}),
     };
   });

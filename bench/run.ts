@@ -15,6 +15,7 @@ import {
   type StepBenchResult,
 } from './conversation-step.bench.js';
 import { summariseProfiles } from './cpu-profile.js';
+import { runInspectionBench, runPageBench, type InspectionBenchResult } from './inspection.bench.js';
 import { runMachineCostBench } from './machine-costs.bench.js';
 import { runPgbench } from './pgbench.bench.js';
 import { runWebhookIntakeBench, type IntakeBenchResult } from './webhook-intake.bench.js';
@@ -35,10 +36,11 @@ const pgbenchSeconds = numberFrom('BENCH_PGBENCH_SECONDS', 10);
 const pgbenchExecutable = process.env.BENCH_PGBENCH ?? 'pgbench';
 const intakeRequests = numberFrom('BENCH_INTAKE_REQUESTS', 20_000);
 const intakeConcurrency = numberFrom('BENCH_INTAKE_CONCURRENCY', 32);
+const inspectViewers = numberFrom('BENCH_INSPECT_VIEWERS', 10);
 const STEP_MAX_SECONDS = 60;
 
 // Row names for BENCH_ONLY, in the order they run.
-const NAMES = ['machine', 'pgbench', 'intake', 'intake-both', 'latency', 'steps', 'gosac', 'paced', 'steps2'] as const;
+const NAMES = ['machine', 'pgbench', 'intake', 'intake-both', 'latency', 'steps', 'gosac', 'paced', 'steps2', 'inspect'] as const;
 const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
 for (const name of only) {
   if (name !== 'none' && !(NAMES as readonly string[]).includes(name)) {
@@ -103,6 +105,7 @@ let slowGosac: StepBenchResult | undefined;
 let paced: { result: PacedStepBenchResult; rate: number } | undefined;
 let intakeBoth: IntakeBenchResult | undefined;
 let split: StepBenchResult | undefined;
+let inspection: InspectionBenchResult | undefined;
 
 try {
   if (wanted('machine')) await guarded('machine', async () => {
@@ -245,6 +248,35 @@ try {
     stepRow('conversation step end to end, ROLE=web + 2 × ROLE=worker, GOSAC 0 ms', runs, median, `${median.steps} steps, ${contacts} contacts × ${stepsPerContact}, debounce 0`, ratio);
     remember('steps, web + 2 workers', rss);
   });
+  if (wanted('inspect')) await guarded('inspect', async () => {
+    log(`inspection: ${contacts} contacts × ${stepsPerContact} steps, nobody watching vs ${inspectViewers} viewers`);
+    const { median, runs, rss } = await repeated(
+      'inspect (watched / unwatched steps/s)',
+      () => runInspectionBench({ contacts, stepsPerContact, viewers: inspectViewers, maxSeconds: STEP_MAX_SECONDS }),
+      (result) => result.ratio,
+    );
+    inspection = median;
+    const load = `${median.unwatched.steps} steps, ${contacts} contacts × ${stepsPerContact}, debounce 0`;
+    stepRow('conversation step, 1 process, nobody on /inspect/ws (inspection collects nothing)', runs.map((run) => run.unwatched), median.unwatched, load);
+    stepRow(
+      `conversation step, 1 process, ${inspectViewers} /inspect/ws viewers of every conversation`,
+      runs.map((run) => run.watched),
+      median.watched,
+      `${load}; ${median.frames} frames received, ${median.watched.during?.dropped ?? 0} dropped`,
+      ` (${fixed(median.ratio, 2)} × nobody watching)`,
+    );
+    remember(`steps, 1 process, ${inspectViewers} viewers`, rss);
+    log('the /inspect page in headless chromium');
+    const page = await runPageBench();
+    row(
+      '/inspect page, headless chromium, one live conversation (10-question flow)',
+      `${fixed(page.bytes / 1024, 0)} KiB sent (page, script, styles, elk.bundled.js; uncompressed)`,
+      `first render ${fixed(page.firstRenderMs, 0)} ms (list ${fixed(page.listMs, 0)} ms + layout and draw ${fixed(page.drawMs, 0)} ms)`,
+      'one run',
+      '–',
+      '–',
+    );
+  });
   if (process.env.BENCH_PROFILE) await profiledRun();
 } finally {
   await stopSharedTestResources();
@@ -303,6 +335,10 @@ function printTargets(): void {
     const ratio = split.stepsPerSecond / saturated.stepsPerSecond;
     target('web + 2 workers vs one process (steps/s, GOSAC 0 ms)', `${fixed(ratio, 2)} × (${fixed(split.stepsPerSecond, 0)} / ${fixed(saturated.stepsPerSecond, 0)})`, '≥ 1.0 × (not slower)', ratio >= 1);
   } else target('web + 2 workers vs one process', none, '≥ 1.0 × (not slower)', undefined);
+
+  if (inspection) {
+    target(`steps/s with ${inspectViewers} inspection viewers vs nobody watching`, `${fixed(inspection.ratio, 2)} × (${fixed(inspection.watched.stepsPerSecond, 0)} / ${fixed(inspection.unwatched.stepsPerSecond, 0)})`, '≥ 0.9 × (< 10 % fewer)', inspection.ratio >= 0.9);
+  } else target(`steps/s with ${inspectViewers} inspection viewers vs nobody watching`, none, '≥ 0.9 × (< 10 % fewer)', undefined);
 
   if (maxRss) target('RSS per process (max over every process of every run)', `${mb(maxRss.bytes)} (${maxRss.where})`, '< 250 MB', maxRss.bytes < 250 * 1024 * 1024);
   else target('RSS per process', none, '< 250 MB', undefined);
