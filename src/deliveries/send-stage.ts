@@ -139,7 +139,7 @@ export function createSendStage(deps: SendStageDeps): SendStage {
     let outcome: SendOutcome;
     try {
       outcome = await deps.gosac.send(
-        { ticketId: reply.ticketId, contactId: reply.contactId, text: reply.body },
+        { ticketId: reply.ticketId, contactId: reply.contactId, conversationId: reply.conversationId, text: reply.body },
         { signal: controller.signal },
       );
     } catch (error) {
