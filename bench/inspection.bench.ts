@@ -1,8 +1,11 @@
 // Live inspection's cost (SPEC §9): steps/s with 10 WebSocket viewers following every conversation
 // against none (target: < 10 % fewer), and the /inspect page's weight and first render time in
-// headless chromium. The viewers run in this (load generator) process and read every frame.
-import { WebSocket } from 'ws';
+// headless chromium. The viewers run in a child process of their own and read every frame.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { launchChromium } from '../test/support/browser.js';
+import { projectRoot } from '../test/support/service-process.js';
 import { BENCH_ADMIN_TOKEN, createBenchDatabase, startGosacSink, startServiceProcess, webhookBody } from './bench-environment.js';
 import { createQuestionFlow, runConversationStepBench, type StepBenchResult } from './conversation-step.bench.js';
 
@@ -24,31 +27,29 @@ export interface InspectionBenchResult {
   maxRssBytes: Record<string, number>;
 }
 
-/** Opens `count` viewers of every conversation; the stopper closes them and reports what they got. */
+/**
+ * Opens `count` viewers of every conversation in a child process (bench/inspect-viewers.mjs); the
+ * stopper closes them and reports how many frames they got and how many the service dropped.
+ */
 export function viewersOf(count: number) {
   return async (url: string) => {
-    let frames = 0;
-    let dropped = 0;
-    const sockets = await Promise.all(
-      Array.from({ length: count }, async () => {
-        const socket = new WebSocket(`${url.replace('http', 'ws')}/inspect/ws?token=${BENCH_ADMIN_TOKEN}`);
-        socket.on('message', (data) => {
-          frames += 1;
-          const text = String(data);
-          if (text.startsWith('{"type":"@flowbot.dropped"')) dropped += (JSON.parse(text) as { count: number }).count;
-        });
-        await new Promise((resolve, reject) => {
-          socket.once('open', resolve);
-          socket.once('error', reject);
-        });
-        return socket;
-      }),
-    );
+    const wsUrl = `${url.replace('http', 'ws')}/inspect/ws?token=${BENCH_ADMIN_TOKEN}`;
+    const child = spawn(process.execPath, [path.join(projectRoot, 'bench', 'inspect-viewers.mjs'), wsUrl, String(count)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const next = async () => {
+      const line = await lines.next();
+      if (line.done) throw new Error('the viewers process ended early');
+      return JSON.parse(line.value) as { ready?: boolean; frames?: number; dropped?: number };
+    };
+    await next();
     // Publishers recheck who watches at least every second.
     await new Promise((resolve) => setTimeout(resolve, 1_200));
     return async () => {
-      for (const socket of sockets) socket.terminate();
-      return { frames, dropped };
+      child.kill('SIGTERM');
+      const report = await next();
+      return { frames: report.frames ?? 0, dropped: report.dropped ?? 0 };
     };
   };
 }

@@ -139,18 +139,18 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
     const committed: BatchWrites[] = [];
     let claimed: number[] = [];
     try {
-      await deps.db.transaction(async (trx) => {
+      const writes = await deps.db.transaction(async (trx) => {
         claimed = await claimDueContacts(trx, new Date(now()), batchSize);
-        if (claimed.length === 0) return;
+        if (claimed.length === 0) return undefined;
         const states = await readContactStates(trx, claimed);
-        const writes = emptyBatchWrites();
-        await stepAll(states, base, writes, outcomes);
-        await writeBatch(trx, writes);
-        committed.push(writes);
+        const batch = emptyBatchWrites();
+        await stepAll(states, base, batch, outcomes);
+        await writeBatch(trx, batch);
+        return batch;
       });
+      if (writes) committed.push(writes);
     } catch (error) {
       if (claimed.length === 0) throw error;
-      committed.length = 0;
       // One contact's rows may have made the whole write fail: write each contact on its own.
       log.warn({ contacts: claimed.length, err: error instanceof Error ? error.message : String(error) }, 'batch write failed; stepping its contacts one by one');
       outcomes.clear();
@@ -166,7 +166,15 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
   /** Effects carried out only once their step committed (ADR 0005): the send stage's poke, then the hook. */
   function afterCommit(committed: readonly BatchWrites[]): void {
     if (committed.some((writes) => writes.outbox.length > 0)) deps.onReplies?.();
-    for (const writes of committed) deps.onCommitted?.(writes);
+    if (!deps.onCommitted) return;
+    for (const writes of committed) {
+      try {
+        deps.onCommitted(writes);
+      } catch (error) {
+        // The steps are committed whatever happens here: never report them as failed.
+        log.error({ err: error instanceof Error ? error.message : String(error) }, 'after-commit hook failed');
+      }
+    }
   }
 
   async function stepAlone(contactId: number, base: Omit<StepEnvironment, 'now'>, outcomes: Map<number, StepOutcome>): Promise<BatchWrites | undefined> {

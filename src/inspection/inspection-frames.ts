@@ -97,16 +97,30 @@ function base(conversationId: number, at: number) {
  * text) and its snapshot as stored.
  */
 export function actorFrame(input: FrameBase & { readonly machineConfig: unknown; readonly snapshot: unknown; readonly options: MaskOptions }): ActorFrame {
-  const definition = typeof input.machineConfig === 'string' ? input.machineConfig : JSON.stringify(input.machineConfig);
-  const config = isRecord(input.machineConfig) ? input.machineConfig : (JSON.parse(definition) as Record<string, unknown>);
+  const config = isRecord(input.machineConfig) ? input.machineConfig : {};
   return {
     type: '@xstate.actor',
     name: typeof config.id === 'string' ? config.id : sessionIdOf(input.conversationId),
     ...base(input.conversationId, input.at),
     parentId: undefined,
-    definition,
+    definition: definitionOf(input.machineConfig),
     snapshot: maskSnapshot(input.snapshot, input.options),
   };
+}
+
+// A version's machine config is one object for the life of the process (compiled once, or read
+// once per viewer): its JSON text is made once.
+const definitions = new WeakMap<object, string>();
+
+/** The machine config as the JSON text `definition` carries. */
+export function definitionOf(machineConfig: unknown): string {
+  if (!isRecord(machineConfig)) return JSON.stringify(machineConfig ?? null);
+  let text = definitions.get(machineConfig);
+  if (text === undefined) {
+    text = JSON.stringify(machineConfig);
+    definitions.set(machineConfig, text);
+  }
+  return text;
 }
 
 /** `@xstate.event`: the input a committed step consumed. */
@@ -130,9 +144,45 @@ export function snapshotFrame(input: FrameBase & { readonly input: UserInput; re
 }
 
 /** What one committed step batch publishes: frames grouped per conversation, with what viewers filter on. */
-export interface InspectionItem {
+export interface InspectionItem<F = InspectionFrame> {
   readonly conversationId: number;
   readonly contactId: number;
   readonly flowId: number;
-  readonly frames: InspectionFrame[];
+  readonly frames: F[];
+}
+
+/**
+ * The wire format of one published batch: a header line, `[[conversationId, contactId, flowId,
+ * frameCount], …]`, then one serialised frame per line (JSON text never holds a raw newline). A
+ * receiver routes by the header and forwards each frame's text as it is: frames are serialised
+ * once, by the worker that made them.
+ */
+export function encodeItems(items: readonly InspectionItem[]): string {
+  const header = items.map((item) => [item.conversationId, item.contactId, item.flowId, item.frames.length]);
+  const lines = [JSON.stringify(header)];
+  for (const item of items) for (const frame of item.frames) lines.push(JSON.stringify(frame));
+  return lines.join('\n');
+}
+
+/** `encodeItems` read back, frames left as text; undefined for anything else. */
+export function decodeItems(text: string): Array<InspectionItem<string>> | undefined {
+  const lines = text.split('\n');
+  let header: unknown;
+  try {
+    header = JSON.parse(lines[0] ?? '');
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(header)) return undefined;
+  const items: Array<InspectionItem<string>> = [];
+  let next = 1;
+  for (const entry of header) {
+    if (!Array.isArray(entry) || entry.length !== 4 || !entry.every((value) => typeof value === 'number')) return undefined;
+    const [conversationId, contactId, flowId, count] = entry as [number, number, number, number];
+    const frames = lines.slice(next, next + count);
+    if (frames.length !== count) return undefined;
+    next += count;
+    items.push({ conversationId, contactId, flowId, frames });
+  }
+  return items;
 }

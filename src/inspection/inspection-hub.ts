@@ -7,8 +7,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { CoreDeps } from '../app-deps.js';
 import { adminTokenMatcher, bearerTokenOf } from '../http/middleware/admin-auth.js';
-import { actorFrame, type InspectionItem } from './inspection-frames.js';
-import { inspectionChannels, type InspectionMessage } from './inspection-publisher.js';
+import { actorFrame, decodeItems, type InspectionItem } from './inspection-frames.js';
+import { inspectionChannels } from './inspection-publisher.js';
 import { watchedConversations, type ConversationFilter } from './inspection-queries.js';
 
 export const INSPECT_WS_PATH = '/inspect/ws';
@@ -105,20 +105,15 @@ export function createInspectionHub(
     viewer.dropped = 0;
   }
 
-  // One parse per published batch, one serialisation per frame, shared by every viewer.
+  // Frames arrive serialised (one header parse per batch): each is forwarded as it is.
   const onFrames = (text: string) => {
-    let message: InspectionMessage;
-    try {
-      message = JSON.parse(text) as InspectionMessage;
-    } catch {
-      return;
-    }
-    for (const item of message.items) {
-      let serialised: string[] | undefined;
+    if (viewers.size === 0) return;
+    const items = decodeItems(text);
+    if (!items) return;
+    for (const item of items) {
       for (const viewer of viewers) {
         if (!matchesFilter(viewer.filter, item)) continue;
-        serialised ??= item.frames.map((frame) => JSON.stringify(frame));
-        for (const frame of serialised) deliver(viewer, frame);
+        for (const frame of item.frames) deliver(viewer, frame);
       }
     }
   };
@@ -141,18 +136,15 @@ export function createInspectionHub(
     await follow();
     const { INSPECT_SHOW_TEXT: showText } = await deps.settings.current();
     const conversations = await watchedConversations(deps.db, viewer.filter);
-    const definitions = new Map<number, string>();
+    // One config object per version, so each version's definition is serialised once.
+    const configs = new Map<number, unknown>();
     const at = Date.now();
     for (const conversation of conversations) {
-      let definition = definitions.get(conversation.flow_version_id);
-      if (definition === undefined) {
-        definition = JSON.stringify(conversation.machine_config);
-        definitions.set(conversation.flow_version_id, definition);
-      }
+      if (!configs.has(conversation.flow_version_id)) configs.set(conversation.flow_version_id, conversation.machine_config);
       const frame = actorFrame({
         conversationId: conversation.id,
         at,
-        machineConfig: definition,
+        machineConfig: configs.get(conversation.flow_version_id),
         snapshot: conversation.conversation_state,
         options: { showText },
       });

@@ -5,10 +5,10 @@ import { createHash } from 'node:crypto';
 import type { InspectedStep, StepWrites } from '../effects/step-writes.js';
 import type { Logger } from '../shared/logger.js';
 import type { SharedState } from '../shared/shared-state.js';
-import { actorFrame, eventFrame, snapshotFrame, type InspectionItem } from './inspection-frames.js';
+import { actorFrame, encodeItems, eventFrame, snapshotFrame, type InspectionItem } from './inspection-frames.js';
 
 export interface InspectionChannels {
-  /** Frames of committed batches, one message per batch: `{items: InspectionItem[]}`. */
+  /** Frames of committed batches, one message per batch (`encodeItems`). */
   readonly frames: string;
   /** A replica's viewer count went from 0 to 1: publishers look again at once. */
   readonly presence: string;
@@ -28,10 +28,6 @@ export function inspectionChannels(databaseUrl: string): InspectionChannels {
     // not a URL: one scope for everything
   }
   return { frames: `flowbot:inspect:${scope}:frames`, presence: `flowbot:inspect:${scope}:presence` };
-}
-
-export interface InspectionMessage {
-  readonly items: InspectionItem[];
 }
 
 export interface InspectionPublisher {
@@ -89,8 +85,8 @@ export function createInspectionPublisher(deps: {
     },
     publish(writes) {
       if (writes.inspection.length === 0) return;
-      const message: InspectionMessage = { items: itemsOf(writes.inspection, now()) };
-      deps.sharedState.publish(deps.channels.frames, JSON.stringify(message)).catch((error: unknown) => {
+      const message = encodeItems(itemsOf(writes.inspection, now()));
+      deps.sharedState.publish(deps.channels.frames, message).catch((error: unknown) => {
         log.warn({ err: String(error), steps: writes.inspection.length }, 'could not publish inspection frames; viewers miss these steps');
       });
     },

@@ -1,7 +1,7 @@
 // The frames themselves: the @statelyai/inspect 0.7 shape, and masking by default.
 import { expect } from 'chai';
 import type { UserInput } from '../../machines/index.js';
-import { actorFrame, eventFrame, maskNumber, maskSnapshot, sessionIdOf, snapshotFrame } from '../../src/inspection/inspection-frames.js';
+import { actorFrame, decodeItems, encodeItems, eventFrame, maskNumber, maskSnapshot, sessionIdOf, snapshotFrame } from '../../src/inspection/inspection-frames.js';
 import { itemsOf } from '../../src/inspection/inspection-publisher.js';
 
 const input: UserInput = { type: 'USER_INPUT', text: 'meu CPF é 123', file: { name: 'planta-casa.pdf', mimeType: 'application/pdf', url: 'https://x/y', path: 'p' }, at: 1, cooldownMs: 0 };
@@ -66,5 +66,21 @@ describe('inspection frames', () => {
       [2, 20, ['@xstate.event', '@xstate.snapshot']],
     ]);
     expect(items[0]!.frames[0]).to.deep.include({ snapshot: { status: 'active', value: 'start', context: maskSnapshot(persisted, { showText: false }).context } });
+  });
+
+  it('travels as a header line and one serialised frame per line, read back as text', () => {
+    const options = { showText: true };
+    const withNewline = { ...input, text: 'linha 1\nlinha 2' };
+    const items = [
+      { conversationId: 1, contactId: 10, flowId: 9, frames: [eventFrame({ conversationId: 1, at: 5, input: withNewline, options })] },
+      { conversationId: 2, contactId: 20, flowId: 9, frames: [] },
+      { conversationId: 3, contactId: 30, flowId: 8, frames: [eventFrame({ conversationId: 3, at: 5, input, options }), snapshotFrame({ conversationId: 3, at: 5, input, snapshot: persisted, options })] },
+    ];
+    const decoded = decodeItems(encodeItems(items))!;
+    expect(decoded.map((item) => [item.conversationId, item.contactId, item.flowId, item.frames.map((frame) => JSON.parse(frame))])).to.deep.equal(
+      items.map((item) => [item.conversationId, item.contactId, item.flowId, JSON.parse(JSON.stringify(item.frames))]),
+    );
+    expect(decodeItems('not json')).to.equal(undefined);
+    expect(decodeItems('[[1,2,3,2]]\n{}')).to.equal(undefined);
   });
 });

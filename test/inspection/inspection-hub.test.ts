@@ -6,7 +6,8 @@ import { expect } from 'chai';
 import { WebSocket } from 'ws';
 import type { CoreDeps } from '../../src/app-deps.js';
 import { createInspectionHub, type InspectionHub } from '../../src/inspection/inspection-hub.js';
-import { inspectionChannels, type InspectionMessage } from '../../src/inspection/inspection-publisher.js';
+import { encodeItems, type InspectionItem } from '../../src/inspection/inspection-frames.js';
+import { inspectionChannels } from '../../src/inspection/inspection-publisher.js';
 import { eventually } from '../support/eventually.js';
 import type { TestDatabase } from '../support/test-database.js';
 import { buildTestDeps, TEST_ADMIN_TOKEN } from '../support/test-deps.js';
@@ -32,7 +33,7 @@ describe('the /inspect/ws endpoint', () => {
   });
 
   const channels = () => inspectionChannels(deps.databaseUrl);
-  const publish = (message: InspectionMessage) => deps.sharedState.publish(channels().frames, JSON.stringify(message));
+  const publish = (message: { items: InspectionItem[] }) => deps.sharedState.publish(channels().frames, encodeItems(message.items));
   const frame = (conversationId: number, padding = '') => ({
     type: '@xstate.event' as const,
     sessionId: `conversation:${conversationId}`,
