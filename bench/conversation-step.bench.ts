@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import {
   adminPost,
+  cpuMsOf,
   createBenchDatabase,
   percentile,
   sampleRss,
@@ -49,6 +50,8 @@ export interface StepBenchResult {
   maxRssBytes: Record<string, number>;
   /** What `during` reported. */
   during?: Record<string, number>;
+  /** CPU time the service processes used per step during the measured part (ms). */
+  cpuMsPerStep?: number;
   /** Statements per step over every process, when counted. */
   queriesPerStep?: { total: number; app: number; graphileWorker: number; byKind: Record<string, number> };
 }
@@ -111,6 +114,7 @@ export async function runConversationStepBench(options: StepBenchOptions): Promi
     const stopDuring = await options.during?.(url);
     const countsBefore = await readCounts(options, Object.keys(processes));
     const rss = sampleRss(processes);
+    const cpuBefore = cpuMsOf(processes);
     const latencies: number[] = [];
     const deadline = performance.now() + options.maxSeconds * 1000;
     const started = performance.now();
@@ -120,6 +124,7 @@ export async function runConversationStepBench(options: StepBenchOptions): Promi
       ),
     );
     const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = cpuMsOf(processes);
     const maxRssBytes = rss.stop();
     const during = await stopDuring?.();
     // Let the counters flush their last figures.
@@ -135,6 +140,7 @@ export async function runConversationStepBench(options: StepBenchOptions): Promi
       p99Ms: percentile(latencies, 99),
       maxRssBytes,
       ...(during ? { during } : {}),
+      ...(cpuBefore !== undefined && cpuAfter !== undefined && latencies.length > 0 ? { cpuMsPerStep: (cpuAfter - cpuBefore) / latencies.length } : {}),
       ...(countsBefore && countsAfter ? { queriesPerStep: perStep(countsBefore, countsAfter, steps) } : {}),
     };
   });

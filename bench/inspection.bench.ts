@@ -21,6 +21,8 @@ export interface InspectionBenchResult {
   watched: StepBenchResult;
   /** watched / unwatched steps/s */
   ratio: number;
+  /** watched / unwatched CPU time of the service per step (undefined without /proc) */
+  cpuRatio: number | undefined;
   /** Frames the viewers received during the watched run (all viewers together). */
   frames: number;
   /** The watched run's processes. */
@@ -61,7 +63,8 @@ export async function runInspectionBench(options: InspectionBenchOptions): Promi
   const watched = await runConversationStepBench({ ...base, during: viewersOf(options.viewers) });
   const frames = watched.during?.frames ?? 0;
   if (frames === 0) throw new Error('the viewers received no frame: inspection was not measured');
-  return { unwatched, watched, ratio: watched.stepsPerSecond / unwatched.stepsPerSecond, frames, maxRssBytes: watched.maxRssBytes };
+  const cpuRatio = unwatched.cpuMsPerStep && watched.cpuMsPerStep ? watched.cpuMsPerStep / unwatched.cpuMsPerStep : undefined;
+  return { unwatched, watched, ratio: watched.stepsPerSecond / unwatched.stepsPerSecond, cpuRatio, frames, maxRssBytes: watched.maxRssBytes };
 }
 
 export interface PageBenchResult {
