@@ -165,10 +165,13 @@ export function createRedisSharedState(url: string, logger: Logger): SharedState
         return;
       }
       if (!handlers.delete(channel)) return;
-      await subscriber.unsubscribe(channel).then(
+      const unsubscribed = subscriber.unsubscribe(channel).then(
         () => undefined,
         (error: unknown) => logger.debug({ channel, err: String(error) }, 'redis unsubscribe failed'),
       );
+      // While Redis is away the command waits in the subscriber's queue and is sent once it is
+      // back; nobody (a shutdown least of all) waits for that.
+      await Promise.race([unsubscribed, new Promise((resolve) => setTimeout(resolve, COMMAND_TIMEOUT_MS).unref())]);
     },
     async subscriberCount(channel) {
       if (publisher.status !== 'ready') return 0;
