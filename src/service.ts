@@ -26,6 +26,7 @@ import { createSettingsService } from './settings/settings-service.js';
 import { defaultSettings } from './settings/setting-definitions.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { createPgListener } from './shared/pg-listener.js';
+import { createWakeNotifier, INBOX_CHANNEL } from './shared/wake-channels.js';
 import {
   createInProcessSharedState,
   createRedisSharedState,
@@ -152,7 +153,9 @@ export async function startService(baseConfig: Config, options: StartOptions = {
 
     let url: string | undefined;
     if (config.role !== 'worker') {
-      const intake = createIntakeService({ ...deps, onQueued: engine ? () => engine?.poke() : undefined });
+      // This process's own step engine when it has one; otherwise the workers, through NOTIFY.
+      const inboxWake = createWakeNotifier(db, INBOX_CHANNEL);
+      const intake = createIntakeService({ ...deps, onQueued: engine ? () => engine?.poke() : () => inboxWake.notify() });
       const app = createHttpApp(
         deps,
         [

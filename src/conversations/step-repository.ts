@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
 import type { ActivityRow, ConversationRef, StepWrites } from '../effects/step-writes.js';
-import { OUTBOX_CHANNEL } from '../shared/wake-channels.js';
 import { contactLockKeySql } from './contact-lock.js';
 
 // The step engine's statements (ADR 0004): claim due contacts, read their state, write a whole
@@ -256,11 +255,9 @@ WITH new_ids AS MATERIALIZED (
   UPDATE message_history m SET attempts = m.attempts + 1, last_error = x.error, due_at = x.retry_at
     FROM unnest(:xRow::bigint[], :xError::text[], :xRetry::timestamptz[]) AS x(id, error, retry_at)
    WHERE m.id = x.id AND m.status = 'received'
-), woken AS (
-  SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT 1 FROM outbox LIMIT 1) any_reply
 )
 SELECT (SELECT coalesce(array_agg(id ORDER BY n), '{}') FROM new_ids) AS new_ids,
-       (SELECT count(*) FROM woken) AS woken`;
+       (SELECT count(*) FROM outbox) AS replies`;
 
 interface RefBinding {
   existing: number | null;

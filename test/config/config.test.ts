@@ -86,7 +86,7 @@ describe('configuration', () => {
         ROLE: 'cron',
         DATABASE_URL: 'not a url',
         GOSAC_SEND_MODE: 'fax',
-        STEP_CONCURRENCY: '0',
+        STEP_BATCH_SIZE: '0',
         DEMO_FLOW: 'sometimes',
       };
       const problems = problemsOf(bad);
