@@ -9,7 +9,7 @@ export { displayNameOf, fileMatchesExpected, fileTypeOf, wrongFileTypeText } fro
 export { actionNames, contextActionNames, effectActionNames, guardNames } from './catalogue.js';
 export { compileFlow, FlowCompileError } from './compile.js';
 export type { CompiledFlow } from './compile.js';
-export type { ConversationMachine } from './conversation-machine.js';
+export type { ConversationEvent, ConversationMachine } from './conversation-machine.js';
 export {
   isConversationDone,
   positionOf,

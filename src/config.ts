@@ -60,6 +60,7 @@ const environmentSchema = z.object({
   CONVERSATION_TIMEOUT_MINUTES: decimalFromEnv(minConversationTimeoutMinutes, 525_600).default(1440),
   BOT_SKIP_ASSIGNED_TICKETS: booleanFromEnv.default(true),
   TIMEZONE: optionalText.pipe(timeZoneSchema.optional()),
+  INSPECT_SHOW_TEXT: booleanFromEnv.default(false),
   GOSAC_BASE_URL: optionalUrl,
   GOSAC_AUTHORIZATION_KEY: optionalText,
   GOSAC_INTEGRATION: optionalText,
@@ -130,6 +131,7 @@ export interface Config {
     readonly CONVERSATION_TIMEOUT_MINUTES: number;
     readonly BOT_SKIP_ASSIGNED_TICKETS: boolean;
     readonly TIMEZONE: string;
+    readonly INSPECT_SHOW_TEXT: boolean;
   };
   readonly gosac: {
     readonly baseUrl: string | undefined;
@@ -254,6 +256,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
       CONVERSATION_TIMEOUT_MINUTES: e.CONVERSATION_TIMEOUT_MINUTES,
       BOT_SKIP_ASSIGNED_TICKETS: e.BOT_SKIP_ASSIGNED_TICKETS,
       TIMEZONE: e.TIMEZONE ?? DEFAULT_TIME_ZONE,
+      INSPECT_SHOW_TEXT: e.INSPECT_SHOW_TEXT,
     }),
     gosac: Object.freeze({
       baseUrl: e.GOSAC_BASE_URL,

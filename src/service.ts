@@ -25,6 +25,10 @@ import { createHttpActionClient } from './integrations/http-action-client.js';
 import { createPonttaClient } from './integrations/pontta-client.js';
 import { createFlowVersionStore } from './flows/flow-versions.js';
 import { createGosacClient } from './integrations/gosac-client.js';
+import { createInspectionHub } from './inspection/inspection-hub.js';
+import { createInspectionPublisher, inspectionChannels } from './inspection/inspection-publisher.js';
+import { createServiceMetrics, recordCommittedSteps } from './inspection/metrics.js';
+import { createInspectionRouter } from './http/routes/inspection-routes.js';
 import { createSettingsService } from './settings/settings-service.js';
 import { defaultSettings } from './settings/setting-definitions.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -101,6 +105,7 @@ export async function startService(baseConfig: Config, options: StartOptions = {
     }
 
     const deps: CoreDeps = { config, db, databaseUrl, logger, sharedState, settings };
+    const metrics = createServiceMetrics(deps);
     const gosac = createGosacClient({ ...config.gosac, production: config.production, logger });
     if (!gosac.live) logger.warn('GOSAC_AUTHORIZATION_KEY not set: replies are logged and stored as dry_run');
 
@@ -121,8 +126,13 @@ export async function startService(baseConfig: Config, options: StartOptions = {
           leaseMs: sendLeaseMs(config.gosac.timeoutMs),
           idlePollMs: config.worker.pollIntervalMs,
         },
+        metrics,
       });
       const stage = sendStage;
+      // Live inspection: frames of committed steps, published for viewers on any replica (SPEC §9).
+      const inspection = createInspectionPublisher({ channels: inspectionChannels(databaseUrl), sharedState, logger });
+      await inspection.start();
+      cleanups.push(() => inspection.close());
       engine = createStepEngine({
         ...deps,
         flowVersions: createFlowVersionStore(deps),
@@ -134,6 +144,11 @@ export async function startService(baseConfig: Config, options: StartOptions = {
         },
         onReplies: () => stage.poke(),
         onActions: () => actions?.poke(),
+        inspection,
+        onCommitted: (writes) => {
+          recordCommittedSteps(metrics, writes.processed, Date.now());
+          inspection.publish(writes);
+        },
       });
       // SPEC §8: flow actions and received files' downloads (ADR 0007).
       const storage = createDiskFileStorage(config.files.dir);
@@ -144,6 +159,7 @@ export async function startService(baseConfig: Config, options: StartOptions = {
         logger,
         listener,
         onOutcome: () => steps.poke(),
+        onCounted: (type, result) => metrics.actions.inc({ type, result }),
         handlers: createActionHandlers({
           db,
           storage,
@@ -182,10 +198,15 @@ export async function startService(baseConfig: Config, options: StartOptions = {
       // This process's own step engine when it has one; otherwise the workers, through NOTIFY.
       const inboxWake = createWakeNotifier(db, INBOX_CHANNEL);
       const intake = createIntakeService({ ...deps, onQueued: engine ? () => engine?.poke() : () => inboxWake.notify() });
-      const app = createHttpApp(deps, [
-        createWebhookRouter({ ...deps, intake }),
-        createAdminRouter({ ...deps, workerRunning, services: buildAdminServices(deps) }),
-      ]);
+      const app = createHttpApp(
+        deps,
+        [
+          createWebhookRouter({ ...deps, intake }),
+          createAdminRouter({ ...deps, workerRunning, services: buildAdminServices(deps) }),
+          createInspectionRouter({ ...deps, metrics }),
+        ],
+        { metrics },
+      );
       const handle = app.callback();
       let draining = false;
       const server = await listen(
@@ -193,11 +214,15 @@ export async function startService(baseConfig: Config, options: StartOptions = {
         config.port,
         config.host,
       );
+      const hub = createInspectionHub(deps);
+      server.on('upgrade', (request, socket, head) => hub.handleUpgrade(request, socket, head as Buffer));
       // Stop taking requests first, so nothing is accepted after the database starts closing.
       cleanups.push(() => {
         draining = true;
         return closeServer(server);
       });
+      // Runs before the server closes: open WebSockets would keep it from closing.
+      cleanups.push(() => hub.close());
       const address = server.address() as AddressInfo;
       url = `http://127.0.0.1:${address.port}`;
       logger.info({ port: address.port, role: config.role }, 'listening');

@@ -52,6 +52,8 @@ export function createActionExecutor(deps: {
   options: ActionExecutorOptions;
   /** An outcome is ready to be fed back: the step engine's poke (same process). */
   onOutcome?: () => void;
+  /** Each call's result, for metrics (`flowbot_actions_total{type,result}`). Must not throw. */
+  onCounted?: (type: string, result: 'succeeded' | 'retry' | 'failed') => void;
 }): ActionExecutor {
   const { db, options } = deps;
   const log = deps.logger.child({ component: 'actions' });
@@ -65,6 +67,7 @@ export function createActionExecutor(deps: {
     if (run.uncertain_attempts >= MAX_UNCERTAIN_CLAIMS) {
       const reason = 'outcome unknown twice (a worker stopped mid-call): not repeated to avoid another duplicate';
       log.error(context, reason);
+      deps.onCounted?.(run.action_type, 'failed');
       if (await recordFailure(db, run.id, reason)) deps.onOutcome?.();
       return;
     }
@@ -78,10 +81,12 @@ export function createActionExecutor(deps: {
       if (failure.retryable && run.attempts < options.maxAttempts) {
         const delay = failure.retryAfterMs !== undefined ? Math.min(failure.retryAfterMs, MAX_RETRY_AFTER_MS) : actionBackoffMs(run.attempts, options.retryBaseMs);
         log.warn({ ...context, reason: failure.message, retryInMs: delay }, 'action failed; retrying');
+        deps.onCounted?.(run.action_type, 'retry');
         await recordRetry(db, run.id, failure.message, new Date(Date.now() + delay));
       } else {
         const reason = failure.retryable ? `${failure.message} (gave up after ${run.attempts} attempts)` : failure.message;
         log.warn({ ...context, reason }, 'action failed');
+        deps.onCounted?.(run.action_type, 'failed');
         if (await recordFailure(db, run.id, reason)) deps.onOutcome?.();
       }
       return;
@@ -90,6 +95,7 @@ export function createActionExecutor(deps: {
     await options.beforeRecord?.(run);
     const toFeed = await recordSuccess(db, run.id, result);
     log.info(context, 'action done');
+    deps.onCounted?.(run.action_type, 'succeeded');
     if (toFeed) deps.onOutcome?.();
   }
 

@@ -9,7 +9,8 @@ import {
   type StepResult,
 } from '../../machines/index.js';
 import { actionResultEventOf } from '../actions/action-results.js';
-import { collectEffect } from '../effects/effect-registry.js';
+import { collectEffect, collectStepEffects } from '../effects/effect-registry.js';
+import type { MaskOptions } from '../inspection/inspection-frames.js';
 import type { ConversationRef } from '../effects/step-writes.js';
 import type { FlowVersion } from '../flows/flow-versions.js';
 import type { Logger } from '../shared/logger.js';
@@ -27,6 +28,8 @@ export interface StepEnvironment {
   /** The version new conversations start on; throws StepBlockedError when there is none that runs. */
   defaultVersion(): Promise<FlowVersion>;
   readonly log: Logger;
+  /** Open when someone watches conversations live (src/inspection); null: nothing is collected for it. */
+  readonly inspection: MaskOptions | null;
 }
 
 export type ContactStepOutcome =
@@ -129,10 +132,13 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
     const current: Running = running;
     for (const result of results) {
       if (result.conversation_id === null || Number(result.conversation_id) !== current.change.ref.id) continue;
-      const step = resumeWithActionResult(current.version.flow, current.snapshot, actionResultEventOf(result));
+      const event = actionResultEventOf(result);
+      const step = resumeWithActionResult(current.version.flow, current.snapshot, event);
       clock.beginStep();
-      const context = { conversation: current.change.ref, contact, inputRowId: 0, replyClock: clock };
+      const context = { conversation: current.change.ref, contact, inputRowId: 0, replyClock: clock, inspection: env.inspection };
       for (const effect of step.effects) collectEffect(effect, context, writes);
+      const { flowId, flow } = current.version;
+      collectStepEffects({ input: event, snapshot: step.snapshot, flowId, machineConfig: flow.config, started: false }, context, writes);
       current.change.progress = {
         state: step.snapshot,
         subflowId: step.position?.subflowId ?? null,
@@ -149,11 +155,14 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
   }
 
   // Inputs that arrive while a conversation waits on its actions stay in the inbox, in order.
+  const acceptedAt = new Map(inbox.map((row) => [row.id, Date.parse(row.created_at)]));
   for (const item of inputsDue ? buildInputs(inbox, env.now, env.cooldownMs) : []) {
     if (waitsOnActions()) break;
     let step: StepResult;
+    let started = false;
     if (running === null) {
       [running, step] = await startNew(item);
+      started = true;
     } else {
       try {
         step = stepConversation(running.version.flow, running.snapshot, item.input, contact);
@@ -163,12 +172,21 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
         env.log.error({ contactId, conversationId: running.change.ref.id, err: error.message }, 'conversation snapshot unusable; starting over');
         running.change.endReason = 'restore_failed';
         [running, step] = await startNew(item);
+        started = true;
       }
     }
     const current: Running = running;
     clock.beginStep();
-    const context = { conversation: current.change.ref, contact, inputRowId: item.fileRowId ?? item.rowIds[0] ?? 0, replyClock: clock };
+    const context = {
+      conversation: current.change.ref,
+      contact,
+      inputRowId: item.fileRowId ?? item.rowIds[0] ?? 0,
+      replyClock: clock,
+      inspection: env.inspection,
+    };
     for (const effect of step.effects) collectEffect(effect, context, writes);
+    const { flowId, flow } = current.version;
+    collectStepEffects({ input: item.input, snapshot: step.snapshot, flowId, machineConfig: flow.config, started }, context, writes);
     current.change.progress = {
       state: step.snapshot,
       subflowId: step.position?.subflowId ?? null,
@@ -176,7 +194,7 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
       variables: step.variables,
     };
     current.snapshot = step.snapshot;
-    for (const rowId of item.rowIds) writes.processed.push({ rowId, conversation: current.change.ref });
+    for (const rowId of item.rowIds) writes.processed.push({ rowId, conversation: current.change.ref, acceptedAt: acceptedAt.get(rowId) });
     // The contact's next input starts a new conversation (SPEC §2 rule 5).
     if (step.done) {
       current.change.endReason = 'completed';

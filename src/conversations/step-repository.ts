@@ -20,6 +20,8 @@ export interface InboxRow {
   contact_name: string | null;
   contact_number: string | null;
   due_at: string;
+  /** When the webhook accepted it (the start of flowbot_step_duration_seconds). */
+  created_at: string;
   attempts: number;
 }
 
@@ -122,7 +124,7 @@ export async function nextInboxDue(db: Runner, now: Date): Promise<Date | undefi
 const READ_SQL = `
 SELECT c.contact_id,
   (SELECT coalesce(json_agg(i ORDER BY i.id), '[]'::json) FROM (
-     SELECT id, ticket_id, body, media_type, media_url, media_path, media_mime_type, contact_name, contact_number, due_at, attempts
+     SELECT id, ticket_id, body, media_type, media_url, media_path, media_mime_type, contact_name, contact_number, due_at, created_at, attempts
        FROM message_history WHERE contact_id = c.contact_id AND status = 'received') i) AS inbox,
   (SELECT row_to_json(u) FROM (
      SELECT id, flow_id, flow_version_id, conversation_state, variables, last_activity_at, bot_paused_at
@@ -185,6 +187,8 @@ export interface ConversationChange {
 export interface ProcessedInput {
   readonly rowId: number;
   readonly conversation: ConversationRef;
+  /** epoch ms the webhook accepted it; undefined for rows a paused conversation keeps. */
+  readonly acceptedAt?: number | undefined;
 }
 
 export interface StepFailure {

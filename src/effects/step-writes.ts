@@ -1,3 +1,5 @@
+import type { ConversationEvent } from '../../machines/index.js';
+
 // What one batch of steps leaves behind, gathered in memory and written by one set-based
 // statement (src/conversations/step-repository.ts). Conversations started in the batch have no
 // id yet: rows refer to a ConversationRef whose id is filled in when the batch is written.
@@ -53,6 +55,19 @@ export interface ActionRunRow {
   readonly fed: boolean;
 }
 
+/** One step as viewers see it (src/inspection): published after the batch commits, never written. */
+export interface InspectedStep {
+  readonly conversation: ConversationRef;
+  readonly contactId: number;
+  readonly flowId: number;
+  /** The pinned version's machine config, on a conversation's first step only (its @xstate.actor). */
+  readonly startedWith: Record<string, unknown> | null;
+  readonly input: ConversationEvent;
+  /** The persisted snapshot the step left. */
+  readonly snapshot: unknown;
+  readonly showText: boolean;
+}
+
 export interface StepWrites {
   readonly outbox: OutboxRow[];
   readonly receivedFiles: ReceivedFileRow[];
@@ -60,10 +75,12 @@ export interface StepWrites {
   readonly actionRuns: ActionRunRow[];
   /** action_runs whose outcome this step fed to its conversation (or discarded). */
   readonly actionRunsFed: number[];
+  /** Empty unless someone is watching (the inspection gate was open when the batch began). */
+  readonly inspection: InspectedStep[];
 }
 
 export function emptyStepWrites(): StepWrites {
-  return { outbox: [], receivedFiles: [], activity: [], actionRuns: [], actionRunsFed: [] };
+  return { outbox: [], receivedFiles: [], activity: [], actionRuns: [], actionRunsFed: [], inspection: [] };
 }
 
 export function appendStepWrites(target: StepWrites, source: StepWrites): void {
@@ -72,4 +89,5 @@ export function appendStepWrites(target: StepWrites, source: StepWrites): void {
   target.activity.push(...source.activity);
   target.actionRuns.push(...source.actionRuns);
   target.actionRunsFed.push(...source.actionRunsFed);
+  target.inspection.push(...source.inspection);
 }

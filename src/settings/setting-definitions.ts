@@ -29,6 +29,7 @@ export const settingDefinitions = {
   ),
   BOT_SKIP_ASSIGNED_TICKETS: define('boolean', 'Leave tickets assigned to a human agent alone', z.boolean()),
   TIMEZONE: define('string', 'IANA time zone in which analytics count days (e.g. America/Sao_Paulo, UTC)', timeZoneSchema),
+  INSPECT_SHOW_TEXT: define('boolean', 'Show message texts and saved variables to live inspection (/inspect); off: left out', z.boolean()),
 } as const;
 
 export type SettingKey = keyof typeof settingDefinitions;

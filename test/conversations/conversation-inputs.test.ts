@@ -16,6 +16,7 @@ function fileRow(overrides: Partial<InboxRow>): InboxRow {
     contact_name: null,
     contact_number: null,
     due_at: new Date(0).toISOString(),
+    created_at: new Date(0).toISOString(),
     attempts: 0,
     ...overrides,
   };
