@@ -38,7 +38,8 @@ export const INTAKE_BATCH: BatcherOptions = { maxSize: 64, maxInFlight: 1 };
 
 // Every message in the batch with its row, in ONE statement: rows go in arrival order (the inbox
 // is read in id order), each due once its contact's debounce window has passed (the step engine
-// takes a contact when none of its rows is due later: the newest message decides). Answers the ids
+// takes a contact when none of its rows is due later: the newest message decides; in whole
+// milliseconds, as the engine's JavaScript clock sees them). Answers the ids
 // that were new. No NOTIFY in here: PostgreSQL serialises the commits of notifying transactions,
 // so the step engines are woken after the commit instead (`onQueued`).
 const STORE = `WITH input AS (
@@ -52,8 +53,8 @@ const STORE = `WITH input AS (
       (contact_id, ticket_id, direction, body, media_type, media_url, media_path,
        contact_name, contact_number, gosac_message_id, status, due_at, media_mime_type)
     SELECT contact_id, ticket_id, 'inbound', body, media_type, media_url, media_path,
-           contact_name, contact_number, gosac_message_id, 'received', now() + delay_ms * interval '1 millisecond',
-           media_mime_type
+           contact_name, contact_number, gosac_message_id, 'received',
+           date_trunc('milliseconds', now()) + delay_ms * interval '1 millisecond', media_mime_type
     FROM input ORDER BY position
     ON CONFLICT (gosac_message_id) DO NOTHING
     RETURNING gosac_message_id
