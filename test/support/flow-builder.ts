@@ -83,9 +83,6 @@ export async function insertInbound(
       contact_number: '5511999990000',
       gosac_message_id: `RT-${process.pid}-${Date.now()}-${sequence}`,
       status: 'received',
-      // Whole milliseconds: a step engine asked right away compares with Date.now() (ms), and a
-      // due time microseconds later in the same millisecond would not be due yet.
-      due_at: db.raw("date_trunc('milliseconds', now())"),
     })
     .returning('id');
   return inserted.id;
