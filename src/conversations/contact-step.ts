@@ -3,6 +3,7 @@ import {
   SnapshotRestoreError,
   startConversation,
   stepConversation,
+  type BusinessHours,
   type Contact,
   type StepResult,
 } from '../../machines/index.js';
@@ -24,6 +25,9 @@ export interface StepEnvironment {
   /** The version new conversations start on; throws StepBlockedError when there is none that runs. */
   defaultVersion(): Promise<FlowVersion>;
   readonly log: Logger;
+  /** SPEC §10: BUSINESS_HOURS (null: always open) and HANDOFF_RESUME_MINUTES in ms. */
+  readonly businessHours?: BusinessHours | null;
+  readonly handoffResumeMs?: number;
 }
 
 export type ContactStepOutcome =
@@ -116,7 +120,8 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
     return [{ change, version, snapshot: null }, step];
   };
 
-  for (const item of buildInputs(inbox, env.now, env.cooldownMs)) {
+  for (const built of buildInputs(inbox, env.now, env.cooldownMs)) {
+    const item = env.businessHours ? { ...built, input: { ...built.input, businessHours: env.businessHours } } : built;
     let step: StepResult;
     if (running === null) {
       [running, step] = await startNew(item);
@@ -133,7 +138,14 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
     }
     const current: Running = running;
     clock.beginStep();
-    const context = { conversation: current.change.ref, contact, inputRowId: item.fileRowId ?? item.rowIds[0] ?? 0, replyClock: clock };
+    const context = {
+      conversation: current.change.ref,
+      contact,
+      inputRowId: item.fileRowId ?? item.rowIds[0] ?? 0,
+      replyClock: clock,
+      now: env.now,
+      handoffResumeMs: env.handoffResumeMs,
+    };
     for (const effect of step.effects) collectEffect(effect, context, writes);
     current.change.progress = {
       state: step.snapshot,
