@@ -65,7 +65,7 @@ export const previewAnswerSchema = z.object({
       replies: z.array(
         z.object({
           text: z.string(),
-          reason: z.enum(['flow', 'reprompt', 'wrong_file_type']),
+          reason: z.enum(['flow', 'reprompt', 'wrong_file_type', 'reminder', 'close']),
           message_id: z.int(),
           subflow_id: z.int(),
           delay_seconds: z.number(),
