@@ -26,3 +26,5 @@ export { fireTimer, isAfterEvent, timerEffectsOf } from './timers.js';
 export { businessHoursSchema, isKnownTimeZone, isWithinBusinessHours, localTime, weekDays } from './business-hours.js';
 export type { BusinessHours, WeekDay } from './business-hours.js';
 export { minutesToMs } from './attendant.js';
+export { previewWithTimers } from "./attendant-preview.js";
+export type { PreviewItem } from "./attendant-preview.js";
