@@ -131,7 +131,8 @@ export async function startService(baseConfig: Config, options: StartOptions = {
         ...deps,
         flowVersions,
         listener,
-        options: { batchSize: config.worker.stepBatchSize, idlePollMs: config.worker.pollIntervalMs },
+        // Timer steps are lighter than input steps (no inbox): bigger batches (bench/README.md).
+        options: { batchSize: config.worker.stepBatchSize * 4, concurrency: config.worker.stepConcurrency, idlePollMs: config.worker.pollIntervalMs },
         onReplies: () => stage.poke(),
       });
       await sendStage.start();

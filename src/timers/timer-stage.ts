@@ -24,6 +24,8 @@ import { stepDueTimers } from './timer-step.js';
 
 export interface TimerStageOptions {
   readonly batchSize: number;
+  /** Batches this process runs at once (default 1). */
+  readonly concurrency?: number;
   /** Longest sleep when nothing is due and no notification came. */
   readonly idlePollMs: number;
 }
@@ -63,7 +65,8 @@ export function createTimerStage(deps: TimerStageDeps): TimerStage {
   const log = deps.logger.child({ component: 'timer-stage' });
   const wake = createWakeSignal();
   let stopping = false;
-  let loop: Promise<void> | undefined;
+  let loops: Array<Promise<void>> = [];
+  const concurrency = Math.max(1, deps.options.concurrency ?? 1);
 
   async function environment(at: number): Promise<StepEnvironment> {
     const settings = await deps.settings.current();
@@ -180,15 +183,15 @@ export function createTimerStage(deps: TimerStageDeps): TimerStage {
   return {
     async start() {
       await deps.listener?.listen(TIMERS_CHANNEL, () => wake.poke());
-      loop = run();
+      loops = Array.from({ length: concurrency }, () => run());
     },
     poke: () => wake.poke(),
     runBatch,
-    running: () => loop !== undefined && !stopping,
+    running: () => loops.length > 0 && !stopping,
     async stop() {
       stopping = true;
-      wake.poke();
-      await loop;
+      for (let i = 0; i < concurrency; i += 1) wake.poke();
+      await Promise.all(loops);
     },
   };
 }
