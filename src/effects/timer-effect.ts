@@ -35,7 +35,7 @@ export const timerEffects: { timer: EffectKind<'timer'>; timer_cancelled: Effect
     row: timerRow,
     executor: 'src/timers/timer-stage.ts: claims due rows under the contact lock and feeds their event through the step path',
     retry: 'a failing timer step is retried with backoff (attempts, last_error on the row); it fires at most once',
-    failures: 'GET /api/timers?status=pending lists timers past due (with last_error)',
+    failures: 'the row keeps attempts and last_error while it is retried; no listing route yet (see ADR 0007)',
     collect(effect, context, writes) {
       // A timer set again in the same step (re-entering a state) replaces the earlier one.
       dropUnwritten(writes, context, effect.sendId);
