@@ -86,7 +86,8 @@ describe('configuration', () => {
         ROLE: 'cron',
         DATABASE_URL: 'not a url',
         GOSAC_SEND_MODE: 'fax',
-        WORKER_CONCURRENCY: '0',
+        // (WORKER_CONCURRENCY, listed here before, no longer exists: see 4703368)
+        HANDOFF_RESUME_MINUTES: '0',
         DEMO_FLOW: 'sometimes',
       };
       const problems = problemsOf(bad);
