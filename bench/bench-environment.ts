@@ -2,6 +2,7 @@
 // one embedded server for the whole run), a GOSAC sink on 127.0.0.1, the service as separate
 // processes (test/support/service-process.ts, shared with the multi-process tests), and an RSS
 // sampler reading /proc/<pid>/status while the load runs.
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTestDatabase, type TestDatabase } from '../test/support/test-database.js';
@@ -100,6 +101,26 @@ export function sampleRss(processes: Record<string, ServiceProcess>, intervalMs 
       return max;
     },
   };
+}
+
+/**
+ * CPU time (user + system, ms) the processes used so far, from /proc/<pid>/stat (clock ticks of
+ * 10 ms); undefined when a process is gone or /proc is not there. Steadier than a rate on a shared
+ * machine: what other work takes from the cores does not count.
+ */
+export function cpuMsOf(processes: Record<string, ServiceProcess>): number | undefined {
+  let total = 0;
+  for (const service of Object.values(processes)) {
+    try {
+      const stat = readFileSync(`/proc/${service.pid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces) start at state: utime is the 12th, stime the 13th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      return undefined;
+    }
+  }
+  return total;
 }
 
 export function percentile(sorted: readonly number[], p: number): number {

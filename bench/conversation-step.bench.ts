@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import {
   adminPost,
+  cpuMsOf,
   createBenchDatabase,
   percentile,
   sampleRss,
@@ -33,6 +34,11 @@ export interface StepBenchOptions {
   env?: Record<string, string>;
   /** How long the GOSAC sink takes to answer each reply (0: at once). */
   gosacLatencyMs?: number;
+  /**
+   * Runs after the warm-up, before the measured part (e.g. viewers connecting); what the returned
+   * function gives after the measured part lands in the result's `during`.
+   */
+  during?: (url: string) => Promise<() => Promise<Record<string, number>>>;
 }
 
 export interface StepBenchResult {
@@ -42,6 +48,10 @@ export interface StepBenchResult {
   p50Ms: number;
   p99Ms: number;
   maxRssBytes: Record<string, number>;
+  /** What `during` reported. */
+  during?: Record<string, number>;
+  /** CPU time the service processes used per step during the measured part (ms). */
+  cpuMsPerStep?: number;
   /** Statements per step over every process, when counted. */
   queriesPerStep?: { total: number; app: number; graphileWorker: number; byKind: Record<string, number> };
 }
@@ -101,8 +111,10 @@ async function withStepEnvironment<T>(options: StepBenchOptions, body: (environm
 
 export async function runConversationStepBench(options: StepBenchOptions): Promise<StepBenchResult> {
   return withStepEnvironment(options, async ({ url, sink, processes }) => {
+    const stopDuring = await options.during?.(url);
     const countsBefore = await readCounts(options, Object.keys(processes));
     const rss = sampleRss(processes);
+    const cpuBefore = cpuMsOf(processes);
     const latencies: number[] = [];
     const deadline = performance.now() + options.maxSeconds * 1000;
     const started = performance.now();
@@ -112,7 +124,9 @@ export async function runConversationStepBench(options: StepBenchOptions): Promi
       ),
     );
     const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = cpuMsOf(processes);
     const maxRssBytes = rss.stop();
+    const during = await stopDuring?.();
     // Let the counters flush their last figures.
     await new Promise((resolve) => setTimeout(resolve, 300));
     const countsAfter = await readCounts(options, Object.keys(processes));
@@ -125,6 +139,8 @@ export async function runConversationStepBench(options: StepBenchOptions): Promi
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
       maxRssBytes,
+      ...(during ? { during } : {}),
+      ...(cpuBefore !== undefined && cpuAfter !== undefined && latencies.length > 0 ? { cpuMsPerStep: (cpuAfter - cpuBefore) / latencies.length } : {}),
       ...(countsBefore && countsAfter ? { queriesPerStep: perStep(countsBefore, countsAfter, steps) } : {}),
     };
   });

@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import { startConversation } from '../machines/index.js';
 import { createIntakeService } from '../src/conversations/intake-service.js';
+import { createOutboxRepository } from '../src/deliveries/outbox-repository.js';
 import { createFlowVersionStore } from '../src/flows/flow-versions.js';
 import { buildTestDeps } from '../test/support/test-deps.js';
 import { insertFlow } from '../test/support/flow-builder.js';
@@ -97,6 +98,10 @@ export async function runHotQueryBench(options: {
     );
     const engine = createTestStepEngine(deps);
     await engine.runBatch();
+    // The send stage: claim the replies that batch queued, record them sent.
+    const outbox = createOutboxRepository(deps.db);
+    const claimed = await outbox.claim(128, 15_000);
+    await outbox.recordOutcomes(claimed.replies.map((reply) => ({ id: reply.id, claimedUntil: reply.claimedUntil, kind: 'sent', status: 'sent' })));
     await options.extra?.(deps);
     deps.db.off('query', capture);
 

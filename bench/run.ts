@@ -15,6 +15,7 @@ import {
   type StepBenchResult,
 } from './conversation-step.bench.js';
 import { summariseProfiles } from './cpu-profile.js';
+import { runInspectionBench, runPageBench, type InspectionBenchResult } from './inspection.bench.js';
 import { runMachineCostBench } from './machine-costs.bench.js';
 import { runPgbench } from './pgbench.bench.js';
 import { runTimersBench, type TimerBenchResult } from './timers.bench.js';
@@ -36,10 +37,11 @@ const pgbenchSeconds = numberFrom('BENCH_PGBENCH_SECONDS', 10);
 const pgbenchExecutable = process.env.BENCH_PGBENCH ?? 'pgbench';
 const intakeRequests = numberFrom('BENCH_INTAKE_REQUESTS', 20_000);
 const intakeConcurrency = numberFrom('BENCH_INTAKE_CONCURRENCY', 32);
+const inspectViewers = numberFrom('BENCH_INSPECT_VIEWERS', 10);
 const STEP_MAX_SECONDS = 60;
 
 // Row names for BENCH_ONLY, in the order they run.
-const NAMES = ['machine', 'pgbench', 'intake', 'intake-both', 'latency', 'steps', 'gosac', 'paced', 'steps2', 'timers'] as const;
+const NAMES = ['machine', 'pgbench', 'intake', 'intake-both', 'latency', 'steps', 'gosac', 'paced', 'steps2', 'inspect', 'timers'] as const;
 const timerConversations = numberFrom('BENCH_TIMER_CONVERSATIONS', 10_000);
 const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
 for (const name of only) {
@@ -105,6 +107,7 @@ let slowGosac: StepBenchResult | undefined;
 let paced: { result: PacedStepBenchResult; rate: number } | undefined;
 let intakeBoth: IntakeBenchResult | undefined;
 let split: StepBenchResult | undefined;
+let inspection: InspectionBenchResult | undefined;
 
 try {
   if (wanted('machine')) await guarded('machine', async () => {
@@ -247,6 +250,36 @@ try {
     stepRow('conversation step end to end, ROLE=web + 2 × ROLE=worker, GOSAC 0 ms', runs, median, `${median.steps} steps, ${contacts} contacts × ${stepsPerContact}, debounce 0`, ratio);
     remember('steps, web + 2 workers', rss);
   });
+  if (wanted('inspect')) await guarded('inspect', async () => {
+    log(`inspection: ${contacts} contacts × ${stepsPerContact} steps, nobody watching vs ${inspectViewers} viewers`);
+    const { median, runs, rss } = await repeated(
+      'inspect (watched / unwatched steps/s)',
+      () => runInspectionBench({ contacts, stepsPerContact, viewers: inspectViewers, maxSeconds: STEP_MAX_SECONDS }),
+      (result) => result.ratio,
+    );
+    inspection = median;
+    const load = `${median.unwatched.steps} steps, ${contacts} contacts × ${stepsPerContact}, debounce 0`;
+    const cpu = (result: StepBenchResult) => (result.cpuMsPerStep === undefined ? '' : `; service CPU ${fixed(result.cpuMsPerStep, 2)} ms/step`);
+    stepRow('conversation step, 1 process, nobody on /inspect/ws (inspection collects nothing)', runs.map((run) => run.unwatched), median.unwatched, `${load}${cpu(median.unwatched)}`);
+    stepRow(
+      `conversation step, 1 process, ${inspectViewers} /inspect/ws viewers of every conversation`,
+      runs.map((run) => run.watched),
+      median.watched,
+      `${load}; ${median.frames} frames received, ${median.watched.during?.dropped ?? 0} dropped${cpu(median.watched)}`,
+      ` (${fixed(median.ratio, 2)} × nobody watching${median.cpuRatio === undefined ? '' : `; CPU per step ${fixed(median.cpuRatio, 2)} ×, runs ${runs.map((run) => fixed(run.cpuRatio ?? Number.NaN, 2)).join(' / ')}`})`,
+    );
+    remember(`steps, 1 process, ${inspectViewers} viewers`, rss);
+    log('the /inspect page in headless chromium');
+    const page = await runPageBench();
+    row(
+      '/inspect page, headless chromium, one live conversation (10-question flow)',
+      `${fixed(page.bytes / 1024, 0)} KiB sent (page, script, styles, elk.bundled.js; uncompressed)`,
+      `first render ${fixed(page.firstRenderMs, 0)} ms (list ${fixed(page.listMs, 0)} ms + layout and draw ${fixed(page.drawMs, 0)} ms)`,
+      'one run',
+      '–',
+      '–',
+    );
+  });
   // Durable timers (ADR 0007): their cost on steps, and how many due timers fire on time.
   if (wanted('timers')) await guarded('timers', async () => {
     log(`timers: ${timerConversations} conversations, each holding a pending timer`);
@@ -328,6 +361,13 @@ function printTargets(): void {
     const ratio = split.stepsPerSecond / saturated.stepsPerSecond;
     target('web + 2 workers vs one process (steps/s, GOSAC 0 ms)', `${fixed(ratio, 2)} × (${fixed(split.stepsPerSecond, 0)} / ${fixed(saturated.stepsPerSecond, 0)})`, '≥ 1.0 × (not slower)', ratio >= 1);
   } else target('web + 2 workers vs one process', none, '≥ 1.0 × (not slower)', undefined);
+
+  if (inspection) {
+    target(`steps/s with ${inspectViewers} inspection viewers vs nobody watching`, `${fixed(inspection.ratio, 2)} × (${fixed(inspection.watched.stepsPerSecond, 0)} / ${fixed(inspection.unwatched.stepsPerSecond, 0)})`, '≥ 0.9 × (< 10 % fewer)', inspection.ratio >= 0.9);
+    if (inspection.cpuRatio !== undefined) {
+      target(`service CPU per step with ${inspectViewers} inspection viewers vs nobody watching (steadier on a shared machine)`, `${fixed(inspection.cpuRatio, 2)} ×`, '≤ 1.11 × (the same budget: 1 / 0.9)', inspection.cpuRatio <= 1 / 0.9);
+    }
+  } else target(`steps/s with ${inspectViewers} inspection viewers vs nobody watching`, none, '≥ 0.9 × (< 10 % fewer)', undefined);
 
   if (maxRss) target('RSS per process (max over every process of every run)', `${mb(maxRss.bytes)} (${maxRss.where})`, '< 250 MB', maxRss.bytes < 250 * 1024 * 1024);
   else target('RSS per process', none, '< 250 MB', undefined);

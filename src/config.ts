@@ -76,6 +76,7 @@ const environmentSchema = z.object({
       .optional(),
   ),
   HANDOFF_RESUME_MINUTES: decimalFromEnv(minConversationTimeoutMinutes, 525_600).default(240),
+  INSPECT_SHOW_TEXT: booleanFromEnv.default(false),
   GOSAC_BASE_URL: optionalUrl,
   GOSAC_AUTHORIZATION_KEY: optionalText,
   GOSAC_INTEGRATION: optionalText,
@@ -140,6 +141,7 @@ export interface Config {
     readonly TIMEZONE: string;
     readonly BUSINESS_HOURS: BusinessHours | null;
     readonly HANDOFF_RESUME_MINUTES: number;
+    readonly INSPECT_SHOW_TEXT: boolean;
   };
   readonly gosac: {
     readonly baseUrl: string | undefined;
@@ -240,6 +242,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
       TIMEZONE: e.TIMEZONE ?? DEFAULT_TIME_ZONE,
       BUSINESS_HOURS: e.BUSINESS_HOURS ?? null,
       HANDOFF_RESUME_MINUTES: e.HANDOFF_RESUME_MINUTES,
+      INSPECT_SHOW_TEXT: e.INSPECT_SHOW_TEXT,
     }),
     gosac: Object.freeze({
       baseUrl: e.GOSAC_BASE_URL,

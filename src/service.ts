@@ -19,10 +19,15 @@ import { createSendStage, sendLeaseMs, type SendStage } from './deliveries/send-
 import { createTimerStage, type TimerStage } from './timers/timer-stage.js';
 import { createFlowVersionStore } from './flows/flow-versions.js';
 import { createGosacClient } from './integrations/gosac-client.js';
+import { createInspectionHub } from './inspection/inspection-hub.js';
+import { createInspectionPublisher, inspectionChannels } from './inspection/inspection-publisher.js';
+import { createServiceMetrics, recordCommittedSteps } from './inspection/metrics.js';
+import { createInspectionRouter } from './http/routes/inspection-routes.js';
 import { createSettingsService } from './settings/settings-service.js';
 import { defaultSettings } from './settings/setting-definitions.js';
 import { createLogger, type Logger } from './shared/logger.js';
 import { createPgListener } from './shared/pg-listener.js';
+import { createWakeNotifier, INBOX_CHANNEL } from './shared/wake-channels.js';
 import {
   createInProcessSharedState,
   createRedisSharedState,
@@ -92,6 +97,7 @@ export async function startService(baseConfig: Config, options: StartOptions = {
     }
 
     const deps: CoreDeps = { config, db, databaseUrl, logger, sharedState, settings };
+    const metrics = createServiceMetrics(deps);
     const gosac = createGosacClient({ ...config.gosac, production: config.production, logger });
     if (!gosac.live) logger.warn('GOSAC_AUTHORIZATION_KEY not set: replies are logged and stored as dry_run');
 
@@ -112,9 +118,14 @@ export async function startService(baseConfig: Config, options: StartOptions = {
           leaseMs: sendLeaseMs(config.gosac.timeoutMs),
           idlePollMs: config.worker.pollIntervalMs,
         },
+        metrics,
       });
       const stage = sendStage;
       const flowVersions = createFlowVersionStore(deps);
+      // Live inspection: frames of committed steps, published for viewers on any replica (SPEC §9).
+      const inspection = createInspectionPublisher({ channels: inspectionChannels(databaseUrl), sharedState, logger });
+      await inspection.start();
+      cleanups.push(() => inspection.close());
       engine = createStepEngine({
         ...deps,
         flowVersions,
@@ -125,6 +136,11 @@ export async function startService(baseConfig: Config, options: StartOptions = {
           idlePollMs: config.worker.pollIntervalMs,
         },
         onReplies: () => stage.poke(),
+        inspection,
+        onCommitted: (writes) => {
+          recordCommittedSteps(metrics, writes.processed, Date.now());
+          inspection.publish(writes);
+        },
       });
       // Durable machine timers (ADR 0007): a third loop, fed through the same step path.
       timerStage = createTimerStage({
@@ -153,11 +169,18 @@ export async function startService(baseConfig: Config, options: StartOptions = {
 
     let url: string | undefined;
     if (config.role !== 'worker') {
-      const intake = createIntakeService({ ...deps, onQueued: engine ? () => engine?.poke() : undefined });
-      const app = createHttpApp(deps, [
-        createWebhookRouter({ ...deps, intake }),
-        createAdminRouter({ ...deps, workerRunning, services: buildAdminServices(deps) }),
-      ]);
+      // This process's own step engine when it has one; otherwise the workers, through NOTIFY.
+      const inboxWake = createWakeNotifier(db, INBOX_CHANNEL);
+      const intake = createIntakeService({ ...deps, onQueued: engine ? () => engine?.poke() : () => inboxWake.notify() });
+      const app = createHttpApp(
+        deps,
+        [
+          createWebhookRouter({ ...deps, intake }),
+          createAdminRouter({ ...deps, workerRunning, services: buildAdminServices(deps) }),
+          createInspectionRouter({ ...deps, metrics }),
+        ],
+        { metrics },
+      );
       const handle = app.callback();
       let draining = false;
       const server = await listen(
@@ -165,11 +188,15 @@ export async function startService(baseConfig: Config, options: StartOptions = {
         config.port,
         config.host,
       );
+      const hub = createInspectionHub(deps);
+      server.on('upgrade', (request, socket, head) => hub.handleUpgrade(request, socket, head as Buffer));
       // Stop taking requests first, so nothing is accepted after the database starts closing.
       cleanups.push(() => {
         draining = true;
         return closeServer(server);
       });
+      // Runs before the server closes: open WebSockets would keep it from closing.
+      cleanups.push(() => hub.close());
       const address = server.address() as AddressInfo;
       url = `http://127.0.0.1:${address.port}`;
       logger.info({ port: address.port, role: config.role }, 'listening');

@@ -7,7 +7,8 @@ import {
   type Contact,
   type StepResult,
 } from '../../machines/index.js';
-import { collectEffect } from '../effects/effect-registry.js';
+import { collectEffect, collectStepEffects } from '../effects/effect-registry.js';
+import type { MaskOptions } from '../inspection/inspection-frames.js';
 import type { ConversationRef } from '../effects/step-writes.js';
 import type { FlowVersion } from '../flows/flow-versions.js';
 import type { Logger } from '../shared/logger.js';
@@ -28,6 +29,8 @@ export interface StepEnvironment {
   /** SPEC §10: BUSINESS_HOURS (null: always open) and HANDOFF_RESUME_MINUTES in ms. */
   readonly businessHours?: BusinessHours | null;
   readonly handoffResumeMs?: number;
+  /** Open when someone watches conversations live (src/inspection); null: nothing is collected for it. */
+  readonly inspection: MaskOptions | null;
 }
 
 export type ContactStepOutcome =
@@ -120,11 +123,14 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
     return [{ change, version, snapshot: null }, step];
   };
 
+  const acceptedAt = new Map(inbox.map((row) => [row.id, Date.parse(row.created_at)]));
   for (const built of buildInputs(inbox, env.now, env.cooldownMs)) {
     const item = env.businessHours ? { ...built, input: { ...built.input, businessHours: env.businessHours } } : built;
     let step: StepResult;
+    let started = false;
     if (running === null) {
       [running, step] = await startNew(item);
+      started = true;
     } else {
       try {
         step = stepConversation(running.version.flow, running.snapshot, item.input, contact);
@@ -134,6 +140,7 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
         env.log.error({ contactId, conversationId: running.change.ref.id, err: error.message }, 'conversation snapshot unusable; starting over');
         running.change.endReason = 'restore_failed';
         [running, step] = await startNew(item);
+        started = true;
       }
     }
     const current: Running = running;
@@ -145,8 +152,11 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
       replyClock: clock,
       now: env.now,
       handoffResumeMs: env.handoffResumeMs,
+      inspection: env.inspection,
     };
     for (const effect of step.effects) collectEffect(effect, context, writes);
+    const { flowId, flow } = current.version;
+    collectStepEffects({ input: item.input, snapshot: step.snapshot, flowId, machineConfig: flow.config, started }, context, writes);
     current.change.progress = {
       state: step.snapshot,
       subflowId: step.position?.subflowId ?? null,
@@ -154,7 +164,7 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
       variables: step.variables,
     };
     current.snapshot = step.snapshot;
-    for (const rowId of item.rowIds) writes.processed.push({ rowId, conversation: current.change.ref });
+    for (const rowId of item.rowIds) writes.processed.push({ rowId, conversation: current.change.ref, acceptedAt: acceptedAt.get(rowId) });
     // The contact's next input starts a new conversation (SPEC §2 rule 5).
     if (step.done) {
       current.change.endReason = 'completed';

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import type { CoreDeps } from '../app-deps.js';
 import { HANDOFF_RESUME_SEND_ID } from '../effects/handoff-effect.js';
-import { TIMERS_CHANNEL } from '../shared/wake-channels.js';
 import { endHolds } from '../timers/timer-repository.js';
 import { lockContactForStep } from './contact-lock.js';
 import { cancelPendingReplies } from './conversation-admin-repository.js';
@@ -80,11 +79,9 @@ export function createHandoffService(deps: Pick<CoreDeps, 'db' | 'settings' | 'l
       `WITH dropped AS (
          UPDATE conversation_timers SET status = 'cancelled', outcome = 'the agent replied', finished_at = now()
           WHERE conversation_id = :id AND status = 'pending'
-       ), added AS (
-         INSERT INTO conversation_timers (conversation_id, contact_id, kind, send_id, event, due_at)
-         VALUES (:id, :contactId, 'handoff_resume', :sendId, :event::jsonb, now() + :resumeMs * interval '1 millisecond')
        )
-       SELECT pg_notify('${TIMERS_CHANNEL}', '')`,
+       INSERT INTO conversation_timers (conversation_id, contact_id, kind, send_id, event, due_at)
+       VALUES (:id, :contactId, 'handoff_resume', :sendId, :event::jsonb, now() + :resumeMs * interval '1 millisecond')`,
       { id, contactId: message.contactId, sendId: HANDOFF_RESUME_SEND_ID, event: JSON.stringify({ type: HANDOFF_RESUME_SEND_ID }), resumeMs },
     );
   }

@@ -3,7 +3,6 @@ import type { CoreDeps } from '../app-deps.js';
 import { isDatabaseUnavailable } from '../db/database-errors.js';
 import { createBatcher, type BatcherOptions } from '../shared/batcher.js';
 import { describeIssues } from '../shared/errors.js';
-import { INBOX_CHANNEL } from '../shared/wake-channels.js';
 import { createHandoffService, isTicketClosed } from './handoff.js';
 import { eventTypeOf, webhookPayloadSchema, type WebhookMessage } from './webhook-payload.js';
 
@@ -40,8 +39,9 @@ export const INTAKE_BATCH: BatcherOptions = { maxSize: 64, maxInFlight: 1 };
 
 // Every message in the batch with its row, in ONE statement: rows go in arrival order (the inbox
 // is read in id order), each due once its contact's debounce window has passed (the step engine
-// takes a contact when none of its rows is due later: the newest message decides), and one NOTIFY
-// wakes the step engines when anything was new. Answers the ids that were new.
+// takes a contact when none of its rows is due later: the newest message decides). Answers the ids
+// that were new. No NOTIFY in here: PostgreSQL serialises the commits of notifying transactions,
+// so the step engines are woken after the commit instead (`onQueued`).
 const STORE = `WITH input AS (
     SELECT * FROM unnest(:contact::bigint[], :ticket::bigint[], :body::text[], :mediaType::text[], :mediaUrl::text[],
                          :mediaPath::text[], :name::text[], :number::text[], :messageId::text[],
@@ -57,13 +57,11 @@ const STORE = `WITH input AS (
     FROM input ORDER BY position
     ON CONFLICT (gosac_message_id) DO NOTHING
     RETURNING gosac_message_id
-  ), woken AS (
-    SELECT pg_notify('${INBOX_CHANNEL}', '') FROM (SELECT 1 FROM inserted LIMIT 1) any_new
   )
-  SELECT (SELECT array_agg(gosac_message_id) FROM inserted) AS inserted, (SELECT count(*) FROM woken) AS woken`;
+  SELECT array_agg(gosac_message_id) AS inserted FROM inserted`;
 
 export interface IntakeDeps extends CoreDeps {
-  /** Told after new messages committed, when this process also runs the step engine. */
+  /** Told after new messages committed: wakes a step engine (this process's, or NOTIFY). */
   readonly onQueued?: () => void;
 }
 

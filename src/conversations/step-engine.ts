@@ -32,6 +32,10 @@ export interface StepEngineDeps extends Pick<CoreDeps, 'db' | 'logger' | 'settin
   readonly options: StepEngineOptions;
   /** Called after a batch that queued replies committed (the send stage's poke). */
   readonly onReplies?: () => void;
+  /** Is anyone watching conversations live? Asked once per batch; must be cheap (src/inspection). */
+  readonly inspection?: { watching(): boolean };
+  /** Each write set that committed, after its COMMIT (inspection frames, metrics). Must not throw. */
+  readonly onCommitted?: (writes: BatchWrites) => void;
   /** epoch ms; tests may pin it */
   readonly now?: () => number;
 }
@@ -101,6 +105,7 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
         return defaultVersion;
       },
       log,
+      inspection: deps.inspection?.watching() ? { showText: settings.INSPECT_SHOW_TEXT } : null,
     };
   }
 
@@ -109,7 +114,7 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
     const attempts = Math.max(0, ...state.inbox.map((row) => row.attempts));
     const delay = Math.min(blocked ? MAX_BLOCKED_RETRY_MS : MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** attempts);
     const reason = blocked ? error.message : `step failed: ${blockedReason(error)}`;
-    log.error({ contactId: state.contactId, inputs: state.inbox.length, attempts: attempts + 1, retryInMs: delay, reason }, 'cannot answer contact now; its messages stay in the inbox');
+    log.error({ contactId: state.contactId, conversationId: state.conversation?.id, inputs: state.inbox.length, attempts: attempts + 1, retryInMs: delay, reason }, 'cannot answer contact now; its messages stay in the inbox');
     return { contactId: state.contactId, rowIds: state.inbox.map((row) => row.id), error: reason, retryAt: new Date(at + delay) };
   }
 
@@ -133,49 +138,67 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
   async function runBatch(): Promise<BatchReport> {
     const base = await environment();
     const outcomes = new Map<number, StepOutcome>();
+    const committed: BatchWrites[] = [];
     let claimed: number[] = [];
-    let replies = 0;
     try {
-      await deps.db.transaction(async (trx) => {
+      const writes = await deps.db.transaction(async (trx) => {
         claimed = await claimDueContacts(trx, new Date(now()), batchSize);
-        if (claimed.length === 0) return;
+        if (claimed.length === 0) return undefined;
         const states = await readContactStates(trx, claimed);
-        const writes = emptyBatchWrites();
-        await stepAll(states, base, writes, outcomes);
-        await writeBatch(trx, writes);
-        replies = writes.outbox.length;
+        const batch = emptyBatchWrites();
+        await stepAll(states, base, batch, outcomes);
+        await writeBatch(trx, batch);
+        return batch;
       });
+      if (writes) committed.push(writes);
     } catch (error) {
       if (claimed.length === 0) throw error;
       // One contact's rows may have made the whole write fail: write each contact on its own.
       log.warn({ contacts: claimed.length, err: error instanceof Error ? error.message : String(error) }, 'batch write failed; stepping its contacts one by one');
       outcomes.clear();
-      for (const contactId of claimed) replies += await stepAlone(contactId, base, outcomes);
+      for (const contactId of claimed) {
+        const writes = await stepAlone(contactId, base, outcomes);
+        if (writes) committed.push(writes);
+      }
     }
-    if (replies > 0) deps.onReplies?.();
+    afterCommit(committed);
     return { claimed: claimed.length, outcomes };
   }
 
-  async function stepAlone(contactId: number, base: Omit<StepEnvironment, 'now'>, outcomes: Map<number, StepOutcome>): Promise<number> {
+  /** Effects carried out only once their step committed (ADR 0005): the send stage's poke, then the hook. */
+  function afterCommit(committed: readonly BatchWrites[]): void {
+    if (committed.some((writes) => writes.outbox.length > 0)) deps.onReplies?.();
+    if (!deps.onCommitted) return;
+    for (const writes of committed) {
+      try {
+        deps.onCommitted(writes);
+      } catch (error) {
+        // The steps are committed whatever happens here: never report them as failed.
+        log.error({ err: error instanceof Error ? error.message : String(error) }, 'after-commit hook failed');
+      }
+    }
+  }
+
+  async function stepAlone(contactId: number, base: Omit<StepEnvironment, 'now'>, outcomes: Map<number, StepOutcome>): Promise<BatchWrites | undefined> {
     let state: ContactState | undefined;
     try {
       return await deps.db.transaction(async (trx) => {
-        if (!(await tryLockContactForStep(trx, contactId))) return 0;
+        if (!(await tryLockContactForStep(trx, contactId))) return undefined;
         [state] = await readContactStates(trx, [contactId]);
-        if (!state) return 0;
+        if (!state) return undefined;
         const writes = emptyBatchWrites();
         await stepAll([state], base, writes, outcomes);
         await writeBatch(trx, writes);
-        return writes.outbox.length;
+        return writes;
       });
     } catch (error) {
       if (!state) throw error;
       const failure = failureOf(state, error, now());
       outcomes.set(contactId, { kind: 'failed', error: failure.error });
       await recordStepFailure(deps.db, failure).catch((recordError: unknown) => {
-        log.error({ contactId, err: String(recordError) }, 'could not record a failed step; it is retried at the next poll');
+        log.error({ contactId, conversationId: state?.conversation?.id, err: String(recordError) }, 'could not record a failed step; it is retried at the next poll');
       });
-      return 0;
+      return undefined;
     }
   }
 

@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
 import type { ActivityRow, ConversationRef, StepWrites } from '../effects/step-writes.js';
-import { OUTBOX_CHANNEL } from '../shared/wake-channels.js';
 import { writeTimerEffects } from '../timers/timer-repository.js';
 import { contactLockKeySql } from './contact-lock.js';
 
@@ -20,6 +19,8 @@ export interface InboxRow {
   contact_name: string | null;
   contact_number: string | null;
   due_at: string;
+  /** When the webhook accepted it (the start of flowbot_step_duration_seconds). */
+  created_at: string;
   attempts: number;
 }
 
@@ -94,7 +95,7 @@ export async function nextInboxDue(db: Runner, now: Date): Promise<Date | undefi
 const READ_SQL = `
 SELECT c.contact_id,
   (SELECT coalesce(json_agg(i ORDER BY i.id), '[]'::json) FROM (
-     SELECT id, ticket_id, body, media_type, media_url, media_path, contact_name, contact_number, due_at, attempts
+     SELECT id, ticket_id, body, media_type, media_url, media_path, contact_name, contact_number, due_at, created_at, attempts
        FROM message_history WHERE contact_id = c.contact_id AND status = 'received') i) AS inbox,
   (SELECT row_to_json(u) FROM (
      SELECT id, flow_id, flow_version_id, conversation_state, variables, last_activity_at, bot_paused_at
@@ -152,6 +153,8 @@ export interface ConversationChange {
 export interface ProcessedInput {
   readonly rowId: number;
   readonly conversation: ConversationRef;
+  /** epoch ms the webhook accepted it; undefined for rows a paused conversation keeps. */
+  readonly acceptedAt?: number | undefined;
 }
 
 export interface StepFailure {
@@ -253,11 +256,9 @@ WITH new_ids AS MATERIALIZED (
   UPDATE message_history m SET attempts = m.attempts + 1, last_error = x.error, due_at = x.retry_at
     FROM unnest(:xRow::bigint[], :xError::text[], :xRetry::timestamptz[]) AS x(id, error, retry_at)
    WHERE m.id = x.id AND m.status = 'received'
-), woken AS (
-  SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT 1 FROM outbox LIMIT 1) any_reply
 )
 SELECT (SELECT coalesce(array_agg(id ORDER BY n), '{}') FROM new_ids) AS new_ids,
-       (SELECT count(*) FROM woken) AS woken`;
+       (SELECT count(*) FROM outbox) AS replies`;
 
 interface RefBinding {
   existing: number | null;

@@ -9,6 +9,8 @@ export interface ClaimedReply {
   readonly kind: 'send';
   readonly id: number;
   readonly contactId: number;
+  /** For log lines about it. */
+  readonly conversationId: number | null;
   readonly ticketId: number | null;
   readonly body: string;
   /** Counting this call. */
@@ -24,6 +26,7 @@ export interface GivenUpReply {
   readonly kind: 'given_up';
   readonly id: number;
   readonly contactId: number;
+  readonly conversationId: number | null;
   readonly uncertainAttempts: number;
 }
 
@@ -100,7 +103,7 @@ claimed AS (
       last_error = CASE WHEN candidate.gives_up THEN :givenUpReason ELSE m.last_error END
   FROM candidate
   WHERE m.id = candidate.id
-  RETURNING m.id, m.contact_id, m.ticket_id, m.body, m.attempts, m.uncertain_attempts, m.status,
+  RETURNING m.id, m.contact_id, m.conversation_id, m.ticket_id, m.body, m.attempts, m.uncertain_attempts, m.status,
             m.claimed_until::text AS lease
 ),
 next_due AS (
@@ -118,6 +121,7 @@ FROM next_due LEFT JOIN claimed ON true
 interface ClaimRow {
   id: number | null;
   contact_id: number | null;
+  conversation_id: number | string | null;
   ticket_id: number | null;
   body: string | null;
   attempts: number | null;
@@ -127,13 +131,15 @@ interface ClaimRow {
   next_due_in_ms: number | null;
 }
 
+const conversationOf = (row: ClaimRow) => (row.conversation_id === null ? null : Number(row.conversation_id));
+
 function decodeClaim(rows: readonly ClaimRow[]): ClaimResult {
   const replies: ClaimedReply[] = [];
   const givenUp: GivenUpReply[] = [];
   for (const row of rows) {
     if (row.id === null || row.contact_id === null) continue; // the LEFT JOIN's row when nothing was claimed
     if (row.status === 'failed') {
-      givenUp.push({ kind: 'given_up', id: row.id, contactId: row.contact_id, uncertainAttempts: row.uncertain_attempts ?? 0 });
+      givenUp.push({ kind: 'given_up', id: row.id, contactId: row.contact_id, conversationId: conversationOf(row), uncertainAttempts: row.uncertain_attempts ?? 0 });
       continue;
     }
     if (row.lease === null) throw new Error(`claimed reply ${row.id} has no lease`);
@@ -141,6 +147,7 @@ function decodeClaim(rows: readonly ClaimRow[]): ClaimResult {
       kind: 'send',
       id: row.id,
       contactId: row.contact_id,
+      conversationId: conversationOf(row),
       ticketId: row.ticket_id,
       body: row.body ?? '',
       attempts: row.attempts ?? 0,

@@ -4,6 +4,7 @@
 import type { Database } from '../db/knex.js';
 import type { GosacClient, SendOutcome } from '../integrations/gosac-client.js';
 import { createBatcher } from '../shared/batcher.js';
+import type { ServiceMetrics } from '../inspection/metrics.js';
 import type { Logger } from '../shared/logger.js';
 import type { PgListener } from '../shared/pg-listener.js';
 import { notifyWake, OUTBOX_CHANNEL } from '../shared/wake-channels.js';
@@ -41,6 +42,8 @@ export interface SendStageDeps {
   readonly options: SendStageOptions;
   readonly now?: () => number;
   readonly random?: () => number;
+  /** flowbot_deliveries_total{result}: each call's outcome, and replies given up at the claim. */
+  readonly metrics?: Pick<ServiceMetrics, 'deliveries'>;
 }
 
 export interface SendStage {
@@ -107,24 +110,25 @@ export function createSendStage(deps: SendStageDeps): SendStage {
     maxInFlight: 1,
   });
 
-  async function writeOutcome(write: OutcomeWrite, contactId: number): Promise<void> {
+  async function writeOutcome(write: OutcomeWrite, ids: { contactId: number; conversationId: number | null }): Promise<void> {
+    const { contactId, conversationId } = ids;
     let delay = 100;
     for (;;) {
       try {
         const applied = await outcomes.submit(write);
         if (!applied) {
-          log.warn({ messageId: write.id, contactId, outcome: write.kind }, 'reply no longer ours (lease lost or cancelled); outcome not recorded');
+          log.warn({ messageId: write.id, contactId, conversationId, outcome: write.kind }, 'reply no longer ours (lease lost or cancelled); outcome not recorded');
         }
         return;
       } catch (error) {
         if (state === 'stopped' || now() + delay > recordDeadline) {
           log.error(
-            { messageId: write.id, contactId, outcome: write.kind, err: errorText(error) },
+            { messageId: write.id, contactId, conversationId, outcome: write.kind, err: errorText(error) },
             'could not record a reply outcome; when its lease expires it is retried once as an unknown outcome',
           );
           return;
         }
-        log.warn({ messageId: write.id, contactId, err: errorText(error), retryInMs: delay }, 'could not record a reply outcome; retrying');
+        log.warn({ messageId: write.id, contactId, conversationId, err: errorText(error), retryInMs: delay }, 'could not record a reply outcome; retrying');
         await new Promise((resolve) => setTimeout(resolve, delay).unref());
         delay = Math.min(delay * 2, MAX_WRITE_RETRY_MS);
       }
@@ -135,7 +139,7 @@ export function createSendStage(deps: SendStageDeps): SendStage {
     let outcome: SendOutcome;
     try {
       outcome = await deps.gosac.send(
-        { ticketId: reply.ticketId, contactId: reply.contactId, text: reply.body },
+        { ticketId: reply.ticketId, contactId: reply.contactId, conversationId: reply.conversationId, text: reply.body },
         { signal: controller.signal },
       );
     } catch (error) {
@@ -143,19 +147,20 @@ export function createSendStage(deps: SendStageDeps): SendStage {
       outcome = { ok: false, retryable: true, uncertain: true, error: errorText(error) };
     }
     const decision = decideOutcome(outcome, reply, random);
-    const context = { messageId: reply.id, contactId: reply.contactId, attempts: reply.attempts };
+    const context = { messageId: reply.id, contactId: reply.contactId, conversationId: reply.conversationId, attempts: reply.attempts };
+    deps.metrics?.deliveries.inc({ result: decision.kind === 'sent' ? decision.status : decision.kind });
     if (decision.kind === 'retry') {
       log.warn({ ...context, retryInMs: decision.delayMs, uncertain: decision.uncertain, error: decision.error }, 'reply not delivered; will retry');
     } else if (decision.kind === 'failed') {
       log.error({ ...context, uncertain: decision.uncertain, error: decision.error }, 'reply could not be delivered; giving up on it');
     }
-    await writeOutcome({ ...decision, id: reply.id, claimedUntil: reply.claimedUntil }, reply.contactId);
+    await writeOutcome({ ...decision, id: reply.id, claimedUntil: reply.claimedUntil }, reply);
   }
 
   function dispatch(reply: ClaimedReply): void {
     const controller = new AbortController();
     const done = deliver(reply, controller)
-      .catch((error: unknown) => log.error({ messageId: reply.id, err: errorText(error) }, 'send failed unexpectedly'))
+      .catch((error: unknown) => log.error({ messageId: reply.id, contactId: reply.contactId, conversationId: reply.conversationId, err: errorText(error) }, 'send failed unexpectedly'))
       .finally(() => {
         inFlight.delete(reply.id);
         // A slot is free, and the contact's next reply may be due now.
@@ -204,8 +209,9 @@ export function createSendStage(deps: SendStageDeps): SendStage {
       }
       for (const reply of claimed.replies) dispatch(reply);
       for (const reply of claimed.givenUp) {
+        deps.metrics?.deliveries.inc({ result: 'given_up' });
         log.error(
-          { messageId: reply.id, contactId: reply.contactId, uncertainAttempts: reply.uncertainAttempts },
+          { messageId: reply.id, contactId: reply.contactId, conversationId: reply.conversationId, uncertainAttempts: reply.uncertainAttempts },
           'reply given up: a worker died while sending it before, GOSAC may have it',
         );
       }

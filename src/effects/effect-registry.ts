@@ -1,8 +1,10 @@
-import type { Effect } from '../../machines/index.js';
+import type { Effect, UserInput } from '../../machines/index.js';
+import type { MaskOptions } from '../inspection/inspection-frames.js';
 import { activityEffects } from './activity-effects.js';
 import { fileReceivedEffect } from './file-received-effect.js';
 import { handoffEffects } from './handoff-effect.js';
 import { timerEffects } from './timer-effect.js';
+import { inspectionEffect } from './inspection-effect.js';
 import { sendEffect } from './send-effect.js';
 import type { ConversationRef, StepWrites } from './step-writes.js';
 
@@ -18,6 +20,8 @@ export interface EffectContext {
   readonly now?: number;
   /** HANDOFF_RESUME_MINUTES in ms (SPEC §10); 240 minutes when absent. */
   readonly handoffResumeMs?: number;
+  /** Open when someone watches conversations live (checked once per batch); null otherwise. */
+  readonly inspection: MaskOptions | null;
 }
 
 export interface ReplyClock {
@@ -53,4 +57,38 @@ export function collectEffect(effect: Effect, context: EffectContext, writes: St
   // The registry's mapped type pairs each kind with its own handler; TypeScript cannot follow
   // that through a union, hence the one cast.
   (effectRegistry[effect.kind] as EffectKind<Effect['kind']>).collect(effect as never, context, writes);
+}
+
+/** A step as a whole, whatever effects its machine returned: what step effect kinds read. */
+export interface StepRecord {
+  readonly input: UserInput;
+  /** The persisted snapshot the step left. */
+  readonly snapshot: unknown;
+  readonly flowId: number;
+  /** The pinned version's machine config. */
+  readonly machineConfig: Record<string, unknown>;
+  /** The conversation's first step (it began with this input). */
+  readonly started: boolean;
+}
+
+/**
+ * An effect every step has, not one the machine returns (DESIGN §11: "inspector event"). Declared
+ * like the machine's kinds; `collect` runs once per step, adds to the write set, does no I/O.
+ */
+export interface StepEffectKind {
+  readonly row: string;
+  readonly executor: string;
+  readonly retry: string;
+  readonly failures: string;
+  collect(step: StepRecord, context: EffectContext, writes: StepWrites): void;
+}
+
+export const stepEffectRegistry: { readonly inspection: StepEffectKind } = {
+  inspection: inspectionEffect,
+};
+
+const stepEffectKinds = Object.values(stepEffectRegistry);
+
+export function collectStepEffects(step: StepRecord, context: EffectContext, writes: StepWrites): void {
+  for (const kind of stepEffectKinds) kind.collect(step, context, writes);
 }

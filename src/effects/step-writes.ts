@@ -1,3 +1,5 @@
+import type { UserInput } from '../../machines/index.js';
+
 // What one batch of steps leaves behind, gathered in memory and written by one set-based
 // statement (src/conversations/step-repository.ts). Conversations started in the batch have no
 // id yet: rows refer to a ConversationRef whose id is filled in when the batch is written.
@@ -55,6 +57,19 @@ export interface TimerCancel {
   readonly sendId: string | null;
 }
 
+/** One step as viewers see it (src/inspection): published after the batch commits, never written. */
+export interface InspectedStep {
+  readonly conversation: ConversationRef;
+  readonly contactId: number;
+  readonly flowId: number;
+  /** The pinned version's machine config, on a conversation's first step only (its @xstate.actor). */
+  readonly startedWith: Record<string, unknown> | null;
+  readonly input: UserInput;
+  /** The persisted snapshot the step left. */
+  readonly snapshot: unknown;
+  readonly showText: boolean;
+}
+
 export interface StepWrites {
   readonly outbox: OutboxRow[];
   readonly receivedFiles: ReceivedFileRow[];
@@ -63,10 +78,12 @@ export interface StepWrites {
   readonly timerCancels: TimerCancel[];
   /** Conversations handed to a human (SPEC §10): paused when the step commits. */
   readonly handoffs: ConversationRef[];
+  /** Empty unless someone is watching (the inspection gate was open when the batch began). */
+  readonly inspection: InspectedStep[];
 }
 
 export function emptyStepWrites(): StepWrites {
-  return { outbox: [], receivedFiles: [], activity: [], timers: [], timerCancels: [], handoffs: [] };
+  return { outbox: [], receivedFiles: [], activity: [], timers: [], timerCancels: [], handoffs: [], inspection: [] };
 }
 
 export function appendStepWrites(target: StepWrites, source: StepWrites): void {
@@ -76,4 +93,5 @@ export function appendStepWrites(target: StepWrites, source: StepWrites): void {
   target.timers.push(...source.timers);
   target.timerCancels.push(...source.timerCancels);
   target.handoffs.push(...source.handoffs);
+  target.inspection.push(...source.inspection);
 }

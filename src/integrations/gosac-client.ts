@@ -9,6 +9,8 @@ export { parseRetryAfter };
 export interface GosacReply {
   readonly ticketId: number | null;
   readonly contactId: number;
+  /** Only for log lines about it. */
+  readonly conversationId?: number | null;
   readonly text: string;
 }
 
@@ -131,7 +133,7 @@ export function createGosacClient(options: GosacClientOptions): GosacClient {
         if (options.production) {
           return { ok: false, retryable: false, error: 'GOSAC is not configured (GOSAC_AUTHORIZATION_KEY / GOSAC_BASE_URL)' };
         }
-        log.info({ contactId: reply.contactId, ticketId: reply.ticketId, text: reply.text }, 'dry run: reply not sent');
+        log.info({ contactId: reply.contactId, conversationId: reply.conversationId, ticketId: reply.ticketId, text: reply.text }, 'dry run: reply not sent');
         return { ok: true, dryRun: true };
       }
       const base = (baseUrl ?? '').replace(/\/+$/, '');
@@ -140,7 +142,7 @@ export function createGosacClient(options: GosacClientOptions): GosacClient {
         return post(`${base}/messages/${encodeURIComponent(String(reply.ticketId))}`, { body: reply.text }, sendOptions.signal);
       }
       if (options.sendMode === 'ticket') {
-        log.warn({ contactId: reply.contactId }, 'reply has no ticket id; sending through /send-message');
+        log.warn({ contactId: reply.contactId, conversationId: reply.conversationId }, 'reply has no ticket id; sending through /send-message');
       }
       return post(`${base}/send-message`, { contact_id: reply.contactId, message: reply.text }, sendOptions.signal);
     },

@@ -41,6 +41,7 @@ export const settingDefinitions = {
     'Minutes of agent silence after which a handed-off conversation ends and the bot answers again (fractions allowed)',
     z.number().min(minConversationTimeoutMinutes).max(525_600),
   ),
+  INSPECT_SHOW_TEXT: define('boolean', 'Show message texts and saved variables to live inspection (/inspect); off: left out', z.boolean()),
 } as const;
 
 export type SettingKey = keyof typeof settingDefinitions;

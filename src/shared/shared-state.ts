@@ -4,14 +4,21 @@ import { createExpiringCounters } from './expiring-counters.js';
 import type { Logger } from './logger.js';
 
 /**
- * What replicas share but may lose (DESIGN §5): change notifications and, later, rate-limit
- * counters and inspector fan-out. Redis when REDIS_URL is set; otherwise an in-process adapter
+ * What replicas share but may lose (DESIGN §5): change notifications, rate-limit counters and
+ * inspector fan-out. Redis when REDIS_URL is set; otherwise an in-process adapter
  * with the same interface, which is enough for a single process.
  */
 export interface SharedState {
   readonly kind: 'redis' | 'in-process';
   publish(channel: string, message: string): Promise<void>;
   subscribe(channel: string, handler: (message: string) => void): Promise<void>;
+  /** Removes a handler given to `subscribe`; the channel is left when its last handler goes. */
+  unsubscribe(channel: string, handler: (message: string) => void): Promise<void>;
+  /**
+   * How many subscribers `channel` has across every replica (Redis `PUBSUB NUMSUB`: one per
+   * subscribed replica; in process: the handlers). 0 when Redis cannot tell.
+   */
+  subscriberCount(channel: string): Promise<number>;
   ping(): Promise<boolean>;
   /**
    * Adds one to `key` and returns the new count; the key expires `ttlMs` after its first increment
@@ -44,6 +51,12 @@ export function createInProcessSharedState(): SharedState {
     },
     async subscribe(channel, handler) {
       bus.on(channel, handler);
+    },
+    async unsubscribe(channel, handler) {
+      bus.off(channel, handler);
+    },
+    async subscriberCount(channel) {
+      return bus.listenerCount(channel);
     },
     async ping() {
       return true;
@@ -144,6 +157,30 @@ export function createRedisSharedState(url: string, logger: Logger): SharedState
       });
       // Wait briefly so a healthy start is subscribed before it serves; never block a start on Redis.
       await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, COMMAND_TIMEOUT_MS).unref())]);
+    },
+    async unsubscribe(channel, handler) {
+      const list = (handlers.get(channel) ?? []).filter((known) => known !== handler);
+      if (list.length > 0) {
+        handlers.set(channel, list);
+        return;
+      }
+      if (!handlers.delete(channel)) return;
+      const unsubscribed = subscriber.unsubscribe(channel).then(
+        () => undefined,
+        (error: unknown) => logger.debug({ channel, err: String(error) }, 'redis unsubscribe failed'),
+      );
+      // While Redis is away the command waits in the subscriber's queue and is sent once it is
+      // back; nobody (a shutdown least of all) waits for that.
+      await Promise.race([unsubscribed, new Promise((resolve) => setTimeout(resolve, COMMAND_TIMEOUT_MS).unref())]);
+    },
+    async subscriberCount(channel) {
+      if (publisher.status !== 'ready') return 0;
+      try {
+        const answer = (await publisher.pubsub('NUMSUB', channel)) as Array<string | number>;
+        return Number(answer[1] ?? 0);
+      } catch {
+        return 0;
+      }
     },
     connected: () => publisher.status === 'ready',
     onReconnect(listener) {

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import type { StepWrites } from '../effects/step-writes.js';
 import { contactLockKeySql } from '../conversations/contact-lock.js';
-import { TIMERS_CHANNEL } from '../shared/wake-channels.js';
 
 // The statements of durable timers (ADR 0007). Every one is set-based: a batch of steps writes
 // its timers with one statement, the timer stage claims and settles a batch with one each.
@@ -10,8 +9,10 @@ type Trx = Knex.Transaction;
 type Runner = Knex | Knex.Transaction;
 
 // Cancels what the steps dropped (an `xstate.cancel`, every machine timer of a conversation the
-// step paused, every timer of a conversation the batch ended), pauses hand-offs, stores the new
-// timers and wakes the timer stages (one NOTIFY per batch) when there is a new one.
+// step paused, every timer of a conversation the batch ended), pauses hand-offs and stores the new
+// timers. No NOTIFY (wake-channels.ts: a notifying commit is serialised): a new timer is due no
+// sooner than its delay, and the timer stages look at the next due time at least every
+// WORKER_POLL_INTERVAL_MS.
 const WRITE_TIMERS_SQL = `
 WITH cancelled AS (
   UPDATE conversation_timers t SET status = 'cancelled', outcome = 'cancelled by a step', finished_at = now()
@@ -29,10 +30,8 @@ WITH cancelled AS (
   SELECT * FROM unnest(:tConversation::bigint[], :tContact::bigint[], :tKind::text[], :tSendId::text[],
                        :tEvent::jsonb[], :tDue::timestamptz[])
   RETURNING 1
-), woken AS (
-  SELECT pg_notify('${TIMERS_CHANNEL}', '') FROM (SELECT 1 FROM inserted LIMIT 1) any_timer
 )
-SELECT (SELECT count(*) FROM woken) AS woken`;
+SELECT (SELECT count(*) FROM inserted) AS inserted`;
 
 /**
  * The timer part of a batch's write (called by the step engine's `writeBatch` once conversation

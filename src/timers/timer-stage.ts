@@ -1,6 +1,6 @@
 // The timer stage (docs/decisions/0007): one loop per worker process that claims contacts with a
 // due timer under the contact's step lock and feeds each timer's event through the step path.
-// Woken by NOTIFY (a step stored a timer, on any replica) and by the next due time.
+// It sleeps until the next due time (at most WORKER_POLL_INTERVAL_MS): steps send no NOTIFY.
 import type { CoreDeps } from '../app-deps.js';
 import { tryLockContactForStep } from '../conversations/contact-lock.js';
 import { blockedReason, type StepEnvironment } from '../conversations/contact-step.js';
@@ -79,6 +79,8 @@ export function createTimerStage(deps: TimerStageDeps): TimerStage {
       versionOf: (versionId) => deps.flowVersions.get(versionId),
       defaultVersion: () => Promise.reject(new Error('a timer never starts a conversation')),
       log,
+      // Timer steps publish no inspection frames yet (their event is not a contact's input).
+      inspection: null,
     };
   }
 

@@ -86,6 +86,7 @@ export async function stepDueTimers(
       replyClock: clock,
       now: env.now,
       handoffResumeMs: env.handoffResumeMs,
+      inspection: null,
     };
     for (const effect of step.effects) collectEffect(effect, context, writes);
     change.progress = {

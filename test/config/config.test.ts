@@ -86,7 +86,7 @@ describe('configuration', () => {
         ROLE: 'cron',
         DATABASE_URL: 'not a url',
         GOSAC_SEND_MODE: 'fax',
-        // (WORKER_CONCURRENCY, listed here before, no longer exists: see 4703368)
+        STEP_BATCH_SIZE: '0',
         HANDOFF_RESUME_MINUTES: '0',
         DEMO_FLOW: 'sometimes',
       };

@@ -82,7 +82,7 @@ describe('outbox repository', () => {
     const [twice, next] = await queue(who, [{ body: 'twice', leaseInMs: -1, uncertainAttempts: 1 }, { body: 'next' }]);
     const claimed = await outbox.claim(10, 10_000);
     expect(claimed.replies).to.deep.equal([]);
-    expect(claimed.givenUp).to.deep.equal([{ kind: 'given_up', id: twice, contactId: who, uncertainAttempts: 2 }]);
+    expect(claimed.givenUp).to.deep.equal([{ kind: 'given_up', id: twice, contactId: who, conversationId: null, uncertainAttempts: 2 }]);
     expect(await row(twice!)).to.include({ status: 'failed', attempts: 0, claimed_until: null, last_error: UNCERTAIN_FAILURE_REASON });
     expect((await outbox.claim(10, 10_000)).replies.map((reply) => reply.id)).to.deep.equal([next]);
   });

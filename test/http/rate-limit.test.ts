@@ -127,9 +127,10 @@ describe('rate limiting per client', function () {
         // A budget no earlier run of this test left a counter for: the windows live in Redis.
         const limit = 3 + (Date.now() % 1000);
         for (const state of states) {
-          apps.push(await startHttpTestApp({ env: { RATE_LIMIT_PER_MINUTE: String(limit) }, deps: (deps) => ({ ...deps, sharedState: state }) }));
+          apps.push(await startHttpTestApp({ env: { RATE_LIMIT_PER_MINUTE: String(limit), TRUST_PROXY: 'true' }, deps: (deps) => ({ ...deps, sharedState: state }) }));
         }
         const [one, two] = apps as [HttpTestApp, HttpTestApp];
+        // A client address of its own (TRUST_PROXY): other suites on this Redis count 127.0.0.1.
         const client = `198.51.100.${(Date.now() % 250) + 1}`;
         const status = async (app: HttpTestApp) => {
           const answer = await app.api('GET', '/api/bot/status', undefined, { 'x-forwarded-for': client });

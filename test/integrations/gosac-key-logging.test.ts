@@ -65,7 +65,6 @@ describe('the GOSAC key in the service log', function () {
     await eventually(async () => {
       expect(gosacRecords().map((record) => record.msg)).to.deep.equal(['calling GOSAC', 'GOSAC answered', 'calling GOSAC', 'GOSAC answered']);
     }, 5_000);
-    expect(lines.length).to.be.greaterThan(10);
     expect(lines.join('\n')).to.include('[redacted]');
 
     // …and the key is in none of it (nor the configuration, nor the request log of the webhook).

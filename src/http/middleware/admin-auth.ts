@@ -10,15 +10,23 @@ const digest = (text: string) => createHash('sha256').update(text, 'utf8').diges
  * token nothing is accepted.
  */
 export function requireAdminToken(token: string | undefined): Middleware {
-  const expected = token ? digest(token) : undefined;
+  const matches = adminTokenMatcher(token);
   return async (ctx: Context, next: Next) => {
-    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(ctx.get('Authorization'));
-    const presented = match?.[1];
-    const valid = expected !== undefined && presented !== undefined && timingSafeEqual(digest(presented), expected);
-    if (!valid) {
+    if (!matches(bearerTokenOf(ctx.get('Authorization')))) {
       ctx.set('WWW-Authenticate', 'Bearer');
       throw new UnauthorizedError('missing or invalid bearer token');
     }
     await next();
   };
+}
+
+/** The token of an `Authorization: Bearer <token>` header, if that is what it holds. */
+export function bearerTokenOf(header: string | undefined): string | undefined {
+  return /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '')?.[1];
+}
+
+/** Compares a presented token with the admin token in constant time; nothing matches an unset token. */
+export function adminTokenMatcher(token: string | undefined): (presented: string | undefined) => boolean {
+  const expected = token ? digest(token) : undefined;
+  return (presented) => expected !== undefined && presented !== undefined && timingSafeEqual(digest(presented), expected);
 }
