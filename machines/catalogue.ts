@@ -2,7 +2,16 @@
  * Every guard and action a compiled flow config may reference. xstate throws on an unknown guard
  * but silently drops an unknown action, so compile-time configs are checked against these lists.
  */
-export const guardNames = ['keywordSelects', 'noKeywordMatch', 'shouldReprompt', 'fileAccepted', 'fileRejected'] as const;
+export const guardNames = [
+  'keywordSelects',
+  'noKeywordMatch',
+  'shouldReprompt',
+  'fileAccepted',
+  'fileRejected',
+  // SPEC §10 (machines/attendant.ts)
+  'outOfBusinessHours',
+  'repromptLimitReached',
+] as const;
 
 /** Actions whose resolved params are the `Effect` itself; everything the runtime must do comes from these. */
 export const effectActionNames = [
@@ -13,10 +22,23 @@ export const effectActionNames = [
   'announceVariableSaved',
   'announceKeywordMatch',
   'announceCompleted',
+  // SPEC §10 (machines/attendant.ts)
+  'sendReminder',
+  'sendCloseText',
+  'handOff',
+  'announceClosed',
 ] as const;
 
 /** Actions that only update context. */
-export const contextActionNames = ['storeResponse', 'storeFileName', 'markReprompt', 'clearReprompt'] as const;
+export const contextActionNames = [
+  'storeResponse',
+  'storeFileName',
+  'markReprompt',
+  'clearReprompt',
+  // SPEC §10: re-prompts in a row on the current message
+  'countReprompt',
+  'resetRepromptCount',
+] as const;
 
 export const actionNames = [...effectActionNames, ...contextActionNames] as const;
 
@@ -32,3 +54,4 @@ export type MessageRefParams = { messageId: number; subflowId: number };
 export type VariableParams = { name: string };
 export type SubflowRefParams = { subflowId: number };
 export type FileTypesParams = { expectedFileTypes: string[] };
+export type RepromptLimitParams = { max: number };

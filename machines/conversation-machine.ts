@@ -4,6 +4,7 @@ import type {
   ExpectedFileParams,
   FileTypesParams,
   MessageRefParams,
+  RepromptLimitParams,
   RepromptParams,
   SendFlowMessageParams,
   SubflowRefParams,
@@ -12,6 +13,7 @@ import type {
 import { effectActionNames } from './catalogue.js';
 import type { Effect } from './effects.js';
 import type { ConversationContext, ConversationInput, FileInput, UserInput } from './events.js';
+import { isWithinBusinessHours } from './business-hours.js';
 import { displayNameOf, fileMatchesExpected, fileTypeOf, wrongFileTypeText } from './file-types.js';
 import type { KeywordMatch } from './keywords.js';
 import { renderTemplate } from './templating.js';
@@ -83,6 +85,24 @@ function effectResolvers(
       keyword: matchKeyword(event)?.keyword ?? '',
     }),
     announceCompleted: () => ({ kind: 'completed' }),
+    sendReminder: (p: RepromptParams, { context }) => ({
+      kind: 'send',
+      reason: 'reminder',
+      messageId: p.messageId,
+      subflowId: p.subflowId,
+      text: renderTemplate(p.text, templateValues(context)),
+      delaySeconds: 0,
+    }),
+    sendCloseText: (p: RepromptParams, { context }) => ({
+      kind: 'send',
+      reason: 'close',
+      messageId: p.messageId,
+      subflowId: p.subflowId,
+      text: renderTemplate(p.text, templateValues(context)),
+      delaySeconds: 0,
+    }),
+    handOff: (p: MessageRefParams) => ({ kind: 'handoff', messageId: p.messageId, subflowId: p.subflowId }),
+    announceClosed: () => ({ kind: 'closed' }),
   };
 }
 
@@ -126,6 +146,10 @@ function conversationSetup(matchKeyword: (event: UserInput) => KeywordMatch | nu
         event.file !== null && fileMatchesExpected(event.file, params.expectedFileTypes),
       fileRejected: ({ event }, params: FileTypesParams) =>
         event.file !== null && !fileMatchesExpected(event.file, params.expectedFileTypes),
+      // SPEC §10: evaluated against the time of the event that entered the subflow.
+      outOfBusinessHours: ({ event }) => !isWithinBusinessHours(event.businessHours, event.at),
+      repromptLimitReached: ({ context, event }, params: RepromptLimitParams) =>
+        noKeywordMatch(event) && (context.repromptCount ?? 0) >= params.max,
     },
     actions: {
       // Effect actions do nothing when executed: the pure API returns them and their params are the effects.
@@ -136,6 +160,10 @@ function conversationSetup(matchKeyword: (event: UserInput) => KeywordMatch | nu
       announceVariableSaved: noop,
       announceKeywordMatch: noop,
       announceCompleted: noop,
+      sendReminder: noop,
+      sendCloseText: noop,
+      handOff: noop,
+      announceClosed: noop,
       storeResponse: assign(({ context, event }, params: VariableParams) => ({
         variables: withVariable(context, params.name, event.text),
       })),
@@ -144,6 +172,8 @@ function conversationSetup(matchKeyword: (event: UserInput) => KeywordMatch | nu
       })),
       markReprompt: assign(({ event }) => ({ lastRepromptAt: event.at })),
       clearReprompt: assign({ lastRepromptAt: null }),
+      countReprompt: assign(({ context }) => ({ repromptCount: (context.repromptCount ?? 0) + 1 })),
+      resetRepromptCount: assign({ repromptCount: 0 }),
     },
   });
 }

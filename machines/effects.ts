@@ -1,6 +1,6 @@
 import type { FileInput } from './events.js';
 
-export type SendReason = 'flow' | 'reprompt' | 'wrong_file_type';
+export type SendReason = 'flow' | 'reprompt' | 'wrong_file_type' | 'reminder' | 'close';
 
 export type Effect =
   | {
@@ -15,4 +15,11 @@ export type Effect =
   | { kind: 'file_received'; messageId: number; subflowId: number; file: FileInput; fileType: string }
   | { kind: 'variable_saved'; name: string; value: string }
   | { kind: 'keyword_matched'; subflowId: number; keyword: string }
-  | { kind: 'completed' };
+  | { kind: 'completed' }
+  // SPEC §10 (machines/timers.ts): a delayed event the runtime must feed back after `delayMs`
+  // (xstate's `after`), a pending one to drop (`xstate.cancel`), the hand-off to a human, and a
+  // conversation closed after silence.
+  | { kind: 'timer'; sendId: string; event: { type: string }; delayMs: number }
+  | { kind: 'timer_cancelled'; sendId: string }
+  | { kind: 'handoff'; messageId: number; subflowId: number }
+  | { kind: 'closed' };

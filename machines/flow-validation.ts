@@ -1,3 +1,4 @@
+import { attendantFindings } from './attendant-validation.js';
 import { compileFlow, FlowCompileError } from './compile.js';
 import type { FlowDefinition, MessageDefinition, SubflowDefinition } from './flow-definition.js';
 import { normalizeForMatch } from './keywords.js';
@@ -9,7 +10,9 @@ export type FindingKind =
   | 'shared_keyword'
   | 'unreachable_message'
   | 'menu_without_exit'
-  | 'unknown_variable';
+  | 'unknown_variable'
+  // SPEC §10 settings that do nothing (machines/attendant-validation.ts)
+  | 'attendant_setting';
 
 /** `error`: the flow cannot run or strands contacts; `warning`: it runs, probably not as meant. */
 export type FindingSeverity = 'error' | 'warning';
@@ -82,6 +85,10 @@ function reachableMessages(runnable: readonly Subflow[], keywordEntries: Readonl
     if (!subflow || !message || seen.has(message.id)) return;
     seen.add(message.id);
     queue.push({ subflow, index });
+    // SPEC §10: out of hours a subflow gives way to another; past its re-prompt limit a message
+    // falls back to one.
+    if (index === 0 && subflow.businessHoursOnly) enter(byId.get(subflow.outOfHoursSubflowId ?? -1), 0);
+    if (message.maxReprompts != null) enter(byId.get(message.fallbackSubflowId ?? -1), 0);
   };
   let keywordsLive = false;
   enter(runnable[0], 0);
@@ -179,5 +186,6 @@ export function validateFlow(definition: FlowDefinition): Finding[] {
       }
     }
   }
+  findings.push(...attendantFindings(definition));
   return findings;
 }

@@ -1,6 +1,6 @@
 export { flowDefinitionSchema, messageDefinitionSchema, subflowDefinitionSchema } from './flow-definition.js';
 export type { FlowDefinition, MessageDefinition, SubflowDefinition } from './flow-definition.js';
-export type { Contact, ConversationContext, ConversationInput, FileInput, UserInput } from './events.js';
+export type { Contact, ConversationContext, ConversationInput, FileInput, TimerEvent, UserInput } from './events.js';
 export type { Effect, SendReason } from './effects.js';
 export { createKeywordMatcher, findBestKeywordMatch, matchesKeyword, normalizeForMatch } from './keywords.js';
 export type { KeywordMatch } from './keywords.js';
@@ -22,3 +22,9 @@ export { builtInVariables, validateFlow } from './flow-validation.js';
 export type { Finding, FindingKind, FindingSeverity } from './flow-validation.js';
 export { previewConversation } from './conversation-preview.js';
 export type { PreviewStep } from './conversation-preview.js';
+export { fireTimer, isAfterEvent, timerEffectsOf } from './timers.js';
+export { businessHoursSchema, isKnownTimeZone, isWithinBusinessHours, localTime, weekDays } from './business-hours.js';
+export type { BusinessHours, WeekDay } from './business-hours.js';
+export { minutesToMs } from './attendant.js';
+export { previewWithTimers } from "./attendant-preview.js";
+export type { PreviewItem } from "./attendant-preview.js";

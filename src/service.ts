@@ -16,6 +16,7 @@ import { createWebhookRouter } from './http/routes/webhook-routes.js';
 import { createIntakeService } from './conversations/intake-service.js';
 import { createStepEngine, type StepEngine } from './conversations/step-engine.js';
 import { createSendStage, sendLeaseMs, type SendStage } from './deliveries/send-stage.js';
+import { createTimerStage, type TimerStage } from './timers/timer-stage.js';
 import { createFlowVersionStore } from './flows/flow-versions.js';
 import { createGosacClient } from './integrations/gosac-client.js';
 import { createInspectionHub } from './inspection/inspection-hub.js';
@@ -103,6 +104,7 @@ export async function startService(baseConfig: Config, options: StartOptions = {
     // The worker role: the step engine and the send stage, two loops woken by NOTIFY (ADR 0004).
     let engine: StepEngine | undefined;
     let sendStage: SendStage | undefined;
+    let timerStage: TimerStage | undefined;
     if (config.role !== 'web') {
       const listener = createPgListener(databaseUrl, logger.child({ component: 'pg-listener' }));
       cleanups.push(() => listener.close());
@@ -119,13 +121,14 @@ export async function startService(baseConfig: Config, options: StartOptions = {
         metrics,
       });
       const stage = sendStage;
+      const flowVersions = createFlowVersionStore(deps);
       // Live inspection: frames of committed steps, published for viewers on any replica (SPEC §9).
       const inspection = createInspectionPublisher({ channels: inspectionChannels(databaseUrl), sharedState, logger });
       await inspection.start();
       cleanups.push(() => inspection.close());
       engine = createStepEngine({
         ...deps,
-        flowVersions: createFlowVersionStore(deps),
+        flowVersions,
         listener,
         options: {
           batchSize: config.worker.stepBatchSize,
@@ -139,17 +142,30 @@ export async function startService(baseConfig: Config, options: StartOptions = {
           inspection.publish(writes);
         },
       });
+      // Durable machine timers (ADR 0007): a third loop, fed through the same step path.
+      timerStage = createTimerStage({
+        ...deps,
+        flowVersions,
+        listener,
+        // Timer steps are lighter than input steps (no inbox): bigger batches (bench/README.md).
+        options: { batchSize: config.worker.stepBatchSize * 4, concurrency: config.worker.stepConcurrency, idlePollMs: config.worker.pollIntervalMs },
+        onReplies: () => stage.poke(),
+      });
       await sendStage.start();
       await engine.start();
+      await timerStage.start();
       const running = engine;
+      const timers = timerStage;
       // Steps first, so their last replies are in the outbox; then half the budget for GOSAC calls.
       const sendGraceMs = Math.max(500, Math.floor(config.shutdownTimeoutMs / 2));
       cleanups.push(async () => {
+        await timers.stop();
         await running.stop();
         await stage.stop(sendGraceMs);
       });
     }
-    const workerRunning = () => (engine?.running() ?? false) && (sendStage?.running() ?? false);
+    const workerRunning = () =>
+      (engine?.running() ?? false) && (sendStage?.running() ?? false) && (timerStage?.running() ?? false);
 
     let url: string | undefined;
     if (config.role !== 'worker') {

@@ -3,6 +3,7 @@ import {
   SnapshotRestoreError,
   startConversation,
   stepConversation,
+  type BusinessHours,
   type Contact,
   type StepResult,
 } from '../../machines/index.js';
@@ -25,6 +26,9 @@ export interface StepEnvironment {
   /** The version new conversations start on; throws StepBlockedError when there is none that runs. */
   defaultVersion(): Promise<FlowVersion>;
   readonly log: Logger;
+  /** SPEC §10: BUSINESS_HOURS (null: always open) and HANDOFF_RESUME_MINUTES in ms. */
+  readonly businessHours?: BusinessHours | null;
+  readonly handoffResumeMs?: number;
   /** Open when someone watches conversations live (src/inspection); null: nothing is collected for it. */
   readonly inspection: MaskOptions | null;
 }
@@ -120,7 +124,8 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
   };
 
   const acceptedAt = new Map(inbox.map((row) => [row.id, Date.parse(row.created_at)]));
-  for (const item of buildInputs(inbox, env.now, env.cooldownMs)) {
+  for (const built of buildInputs(inbox, env.now, env.cooldownMs)) {
+    const item = env.businessHours ? { ...built, input: { ...built.input, businessHours: env.businessHours } } : built;
     let step: StepResult;
     let started = false;
     if (running === null) {
@@ -145,6 +150,8 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
       contact,
       inputRowId: item.fileRowId ?? item.rowIds[0] ?? 0,
       replyClock: clock,
+      now: env.now,
+      handoffResumeMs: env.handoffResumeMs,
       inspection: env.inspection,
     };
     for (const effect of step.effects) collectEffect(effect, context, writes);

@@ -2,6 +2,8 @@ import type { Effect, UserInput } from '../../machines/index.js';
 import type { MaskOptions } from '../inspection/inspection-frames.js';
 import { activityEffects } from './activity-effects.js';
 import { fileReceivedEffect } from './file-received-effect.js';
+import { handoffEffects } from './handoff-effect.js';
+import { timerEffects } from './timer-effect.js';
 import { inspectionEffect } from './inspection-effect.js';
 import { sendEffect } from './send-effect.js';
 import type { ConversationRef, StepWrites } from './step-writes.js';
@@ -14,6 +16,10 @@ export interface EffectContext {
   readonly inputRowId: number;
   /** Due time of the next reply (cooldown, each message's delay): one clock per contact and batch. */
   readonly replyClock: ReplyClock;
+  /** epoch ms of the step (timers count from it); the wall clock when absent. */
+  readonly now?: number;
+  /** HANDOFF_RESUME_MINUTES in ms (SPEC §10); 240 minutes when absent. */
+  readonly handoffResumeMs?: number;
   /** Open when someone watches conversations live (checked once per batch); null otherwise. */
   readonly inspection: MaskOptions | null;
 }
@@ -43,6 +49,8 @@ export const effectRegistry: EffectRegistry = {
   send: sendEffect,
   file_received: fileReceivedEffect,
   ...activityEffects,
+  ...timerEffects,
+  ...handoffEffects,
 };
 
 export function collectEffect(effect: Effect, context: EffectContext, writes: StepWrites): void {

@@ -9,6 +9,9 @@ interface SubflowRow {
   order_index: number;
   parent_subflow_id: number | null;
   trigger_keywords: string[] | null;
+  business_hours_only: boolean;
+  out_of_hours_subflow_id: number | null;
+  handoff: boolean;
 }
 
 interface MessageRow {
@@ -22,6 +25,10 @@ interface MessageRow {
   expected_file_types: string[] | null;
   delay_seconds: number;
   save_response_as: string | null;
+  reminder_after_minutes: number | null;
+  reminder_text: string | null;
+  max_reprompts: number | null;
+  fallback_subflow_id: number | null;
 }
 
 /** The active default flow's id, or undefined when none is configured. */
@@ -38,14 +45,14 @@ export async function findDefaultFlowId(db: Runner): Promise<number | undefined>
  * Returns undefined for an unknown or inactive flow.
  */
 export async function loadFlowDefinition(db: Runner, flowId: number): Promise<FlowDefinition | undefined> {
-  const flow = (await db('flows').where({ id: flowId, is_active: true }).first('id', 'name')) as
-    | { id: number; name: string }
+  const flow = (await db('flows').where({ id: flowId, is_active: true }).first('id', 'name', 'close_after_minutes', 'close_text')) as
+    | { id: number; name: string; close_after_minutes: number | null; close_text: string | null }
     | undefined;
   if (!flow) return undefined;
   const subflows = (await db('subflows')
     .where({ flow_id: flowId, is_active: true })
     .orderBy([{ column: 'order_index' }, { column: 'id' }])
-    .select('id', 'name', 'order_index', 'parent_subflow_id', 'trigger_keywords')) as SubflowRow[];
+    .select('id', 'name', 'order_index', 'parent_subflow_id', 'trigger_keywords', 'business_hours_only', 'out_of_hours_subflow_id', 'handoff')) as SubflowRow[];
   const messages = (await db('flow_messages')
     .whereIn(
       'subflow_id',
@@ -64,17 +71,27 @@ export async function loadFlowDefinition(db: Runner, flowId: number): Promise<Fl
       'expected_file_types',
       'delay_seconds',
       'save_response_as',
+      'reminder_after_minutes',
+      'reminder_text',
+      'max_reprompts',
+      'fallback_subflow_id',
     )) as MessageRow[];
 
   return flowDefinitionSchema.parse({
     flowId: flow.id,
     name: flow.name,
+    ...setFields({ closeAfterMinutes: flow.close_after_minutes, closeText: flow.close_text }),
     subflows: subflows.map((subflow) => ({
       id: subflow.id,
       name: subflow.name,
       orderIndex: subflow.order_index,
       parentSubflowId: subflow.parent_subflow_id,
       triggerKeywords: subflow.trigger_keywords ?? [],
+      ...setFields({
+        businessHoursOnly: subflow.business_hours_only,
+        outOfHoursSubflowId: subflow.out_of_hours_subflow_id,
+        handoff: subflow.handoff,
+      }),
       messages: messages
         .filter((message) => message.subflow_id === subflow.id)
         .map((message) => ({
@@ -87,7 +104,21 @@ export async function loadFlowDefinition(db: Runner, flowId: number): Promise<Fl
           expectedFileTypes: message.expected_file_types ?? [],
           delaySeconds: message.delay_seconds,
           saveResponseAs: message.save_response_as,
+          ...setFields({
+            reminderAfterMinutes: message.reminder_after_minutes,
+            reminderText: message.reminder_text,
+            maxReprompts: message.max_reprompts,
+            fallbackSubflowId: message.fallback_subflow_id,
+          }),
         })),
     })),
   });
+}
+
+/**
+ * The SPEC §10 fields that are set (not null, not false): a flow that uses none of them keeps the
+ * definition, and so the content hash and version, it had before they existed.
+ */
+function setFields<T extends Record<string, unknown>>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== null && value !== undefined && value !== false)) as Partial<T>;
 }

@@ -64,6 +64,14 @@ export function sent(effects: Effect[]): string[] {
         return `keyword:${effect.subflowId}:${effect.keyword}`;
       case 'completed':
         return 'completed';
+      case 'timer':
+        return `timer:${effect.delayMs}`;
+      case 'timer_cancelled':
+        return `cancel:${effect.sendId}`;
+      case 'handoff':
+        return `handoff:${effect.messageId}`;
+      case 'closed':
+        return 'closed';
     }
   });
 }
