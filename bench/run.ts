@@ -19,6 +19,7 @@ import { runInspectionBench, runPageBench, type InspectionBenchResult } from './
 import { runMachineCostBench } from './machine-costs.bench.js';
 import { runFileStreamBench } from './file-stream.bench.js';
 import { runPgbench } from './pgbench.bench.js';
+import { runTimersBench, type TimerBenchResult } from './timers.bench.js';
 import { runWebhookIntakeBench, type IntakeBenchResult } from './webhook-intake.bench.js';
 
 const numberFrom = (name: string, fallback: number) => {
@@ -41,7 +42,8 @@ const inspectViewers = numberFrom('BENCH_INSPECT_VIEWERS', 10);
 const STEP_MAX_SECONDS = 60;
 
 // Row names for BENCH_ONLY, in the order they run.
-const NAMES = ['machine', 'pgbench', 'intake', 'intake-both', 'latency', 'steps', 'gosac', 'paced', 'steps2', 'inspect', 'files'] as const;
+const NAMES = ['machine', 'pgbench', 'intake', 'intake-both', 'latency', 'steps', 'gosac', 'paced', 'steps2', 'inspect', 'timers', 'files'] as const;
+const timerConversations = numberFrom('BENCH_TIMER_CONVERSATIONS', 10_000);
 const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
 for (const name of only) {
   if (name !== 'none' && !(NAMES as readonly string[]).includes(name)) {
@@ -278,6 +280,29 @@ try {
       'one run',
       '–',
       '–',
+    );
+  });
+  // Durable timers (ADR 0007): their cost on steps, and how many due timers fire on time.
+  if (wanted('timers')) await guarded('timers', async () => {
+    log(`timers: ${timerConversations} conversations, each holding a pending timer`);
+    const { median, runs } = await repeated<TimerBenchResult>('timers (steps/s with timers)', () => runTimersBench({ conversations: timerConversations }), (result) => result.stepsPerSecondWith);
+    const load = `${median.conversations} conversations on a menu, one invalid answer each (a re-prompt), in process, 2 loops × 64`;
+    row('steps without timers (step engine only)', load, `${fixed(median.stepsPerSecondWithout, 0)} steps/s`, spread(runs, (run) => run.stepsPerSecondWithout), '–', '–');
+    row(
+      'steps with a reminder and closing (each step cancels 2 timers, stores 2)',
+      load + '; every conversation holds 2 pending timers',
+      `${fixed(median.stepsPerSecondWith, 0)} steps/s (${fixed(median.stepsPerSecondWith / median.stepsPerSecondWithout, 2)} ×)`,
+      spread(runs, (run) => run.stepsPerSecondWith),
+      '–',
+      '–',
+    );
+    row(
+      'due timers fired by the timer stage (lateness = fired − due)',
+      `${median.conversations} reminders due within 1 s, one process`,
+      `${fixed(median.firedPerSecond, 0)} fired/s; ${median.lateBeyond2s} later than 2 s`,
+      spread(runs, (run) => run.firedPerSecond),
+      fixed(median.latenessP50Ms),
+      `${fixed(median.latenessP99Ms)} (max ${fixed(median.latenessMaxMs, 0)})`,
     );
   });
   if (wanted('files')) await guarded('files', async () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { BusinessHours } from './business-hours.js';
 import { renderTemplate } from './templating.js';
 
 // SPEC §8: the actions a flow message runs before its text is sent. Plain data; every string is a
@@ -126,4 +127,8 @@ export type ActionResultEvent = {
   value: string;
   /** A short reason on failure, for `{{action_error}}`. */
   error: string;
+  /** epoch ms and settings of the step that feeds it (input-like, for guards such as business hours). */
+  at?: number;
+  cooldownMs?: number;
+  businessHours?: BusinessHours | null;
 };

@@ -1,9 +1,11 @@
 import type { ConversationMachine } from './conversation-machine.js';
 import { createConversationMachine } from './conversation-machine.js';
+import { applyAttendantConstructs, applyBusinessHours, businessHoursProblems, closedState, type AttendantContext } from './attendant.js';
+import { uncataloguedNames } from './catalogue-check.js';
 import type { FlowDefinition, MessageDefinition, SubflowDefinition } from './flow-definition.js';
 import { createKeywordMatcher } from './keywords.js';
 import { actionsOf, actionStates, entryStateKey } from './actions-compile.js';
-import { completedStateKey, messageStateKey, startStateKey, subflowStateKey } from './state-keys.js';
+import { closedStateKey, completedStateKey, messageStateKey, startStateKey, subflowStateKey } from './state-keys.js';
 
 export class FlowCompileError extends Error {
   readonly problems: string[];
@@ -65,6 +67,11 @@ class FlowGraph {
     return parent && first ? { kind: 'message', subflow: parent, message: first, index: 0 } : { kind: 'completed' };
   }
 
+  /** A subflow that can be entered (it has messages). */
+  find(id: number | null): Subflow | undefined {
+    return id === null ? undefined : this.byId.get(id);
+  }
+
   after(subflow: Subflow, index: number): NextStep {
     const next = subflow.messages[index + 1];
     return next ? { kind: 'message', subflow, message: next, index: index + 1 } : this.afterSubflow(subflow);
@@ -86,7 +93,7 @@ function findProblems(definition: FlowDefinition, graph: FlowGraph): string[] {
     }
   }
   if (problems.length > 0) return problems;
-  return findSilentCycles(graph);
+  return [...findSilentCycles(graph), ...businessHoursProblems(attendantContext(definition, graph), graph.subflows)];
 }
 
 /**
@@ -193,7 +200,12 @@ function messageState(graph: FlowGraph, subflow: Subflow, message: MessageDefini
   return state;
 }
 
+function attendantContext(definition: FlowDefinition, graph: FlowGraph): AttendantContext {
+  return { definition, subflow: (id) => graph.find(id) };
+}
+
 function buildConfig(definition: FlowDefinition, graph: FlowGraph): Record<string, unknown> {
+  const attendant = attendantContext(definition, graph);
   const messageCount = graph.subflows.reduce(
     (total, subflow) => total + subflow.messages.reduce((sum, message) => sum + 1 + actionsOf(message).length, 0),
     0,
@@ -206,16 +218,21 @@ function buildConfig(definition: FlowDefinition, graph: FlowGraph): Record<strin
     const messageStates: Record<string, unknown> = {};
     subflow.messages.forEach((message, index) => {
       Object.assign(messageStates, actionStates(subflow.id, message));
-      messageStates[messageStateKey(message.id)] = messageState(graph, subflow, message, index);
+      const state = messageState(graph, subflow, message, index);
+      applyAttendantConstructs(attendant, state, subflow, message, index);
+      messageStates[messageStateKey(message.id)] = state;
     });
     const firstMessage = subflow.messages[0];
-    states[subflowStateKey(subflow.id)] = {
+    const node: Record<string, unknown> = {
       id: subflowStateKey(subflow.id),
       initial: firstMessage ? entryStateKey(firstMessage) : messageStateKey(0),
       states: messageStates,
     };
+    applyBusinessHours(attendant, node, subflow);
+    states[subflowStateKey(subflow.id)] = node;
   }
   states[completedStateKey] = { id: completedStateKey, type: 'final', entry: [{ type: 'announceCompleted' }] };
+  if (definition.closeAfterMinutes) states[closedStateKey] = closedState();
 
   const keywordTransitions = graph.subflows
     .filter((subflow) => subflow.triggerKeywords.some((keyword) => keyword.trim() !== ''))
@@ -230,7 +247,7 @@ function buildConfig(definition: FlowDefinition, graph: FlowGraph): Record<strin
     initial: startStateKey,
     // The cycle check already rules out endless eventless chains; this is the backstop. One macrostep
     // visits each message at most once, plus the event transition and the settling check.
-    options: { maxIterations: messageCount + 8 },
+    options: { maxIterations: messageCount + graph.subflows.filter((subflow) => subflow.businessHoursOnly).length + 8 },
     on: { USER_INPUT: keywordTransitions },
     states,
   };
@@ -241,6 +258,8 @@ export function compileFlow(definition: FlowDefinition): CompiledFlow {
   const problems = findProblems(definition, graph);
   if (problems.length > 0) throw new FlowCompileError(problems);
   const config = buildConfig(definition, graph);
+  const unknown = uncataloguedNames(config);
+  if (unknown.length > 0) throw new FlowCompileError(unknown.map((name) => `the config uses ${name}, which machines/catalogue.ts does not list`));
   const matcher = createKeywordMatcher(graph.subflows);
   return { definition, machine: createConversationMachine(config, matcher), config };
 }

@@ -6,6 +6,7 @@ import type {
   ExpectedFileParams,
   FileTypesParams,
   MessageRefParams,
+  RepromptLimitParams,
   RepromptParams,
   RequestActionParams,
   StoreActionResultParams,
@@ -16,6 +17,7 @@ import type {
 import { effectActionNames } from './catalogue.js';
 import type { Effect } from './effects.js';
 import type { ConversationContext, ConversationInput, FileInput, UserInput } from './events.js';
+import { isWithinBusinessHours } from './business-hours.js';
 import { displayNameOf, fileMatchesExpected, fileTypeOf, wrongFileTypeText } from './file-types.js';
 import type { KeywordMatch } from './keywords.js';
 import { renderTemplate } from './templating.js';
@@ -95,6 +97,24 @@ function effectResolvers(
       index: p.index,
       action: renderAction(p.action, templateValues(context)),
     }),
+    sendReminder: (p: RepromptParams, { context }) => ({
+      kind: 'send',
+      reason: 'reminder',
+      messageId: p.messageId,
+      subflowId: p.subflowId,
+      text: renderTemplate(p.text, templateValues(context)),
+      delaySeconds: 0,
+    }),
+    sendCloseText: (p: RepromptParams, { context }) => ({
+      kind: 'send',
+      reason: 'close',
+      messageId: p.messageId,
+      subflowId: p.subflowId,
+      text: renderTemplate(p.text, templateValues(context)),
+      delaySeconds: 0,
+    }),
+    handOff: (p: MessageRefParams) => ({ kind: 'handoff', messageId: p.messageId, subflowId: p.subflowId }),
+    announceClosed: () => ({ kind: 'closed' }),
   };
 }
 
@@ -146,6 +166,10 @@ function conversationSetup(matchKeyword: (event: ConversationEvent) => KeywordMa
       },
       actionResultFor: ({ event }, params: ActionRefParams) =>
         event.type === 'ACTION_RESULT' && event.messageId === params.messageId && event.index === params.index,
+      // SPEC §10: evaluated against the time of the event that entered the subflow.
+      outOfBusinessHours: ({ event }) => !isWithinBusinessHours(event.businessHours ?? null, event.at ?? 0),
+      repromptLimitReached: ({ context, event }, params: RepromptLimitParams) =>
+        noKeywordMatch(event) && (context.repromptCount ?? 0) >= params.max,
     },
     actions: {
       // Effect actions do nothing when executed: the pure API returns them and their params are the effects.
@@ -157,6 +181,10 @@ function conversationSetup(matchKeyword: (event: ConversationEvent) => KeywordMa
       announceKeywordMatch: noop,
       announceCompleted: noop,
       requestAction: noop,
+      sendReminder: noop,
+      sendCloseText: noop,
+      handOff: noop,
+      announceClosed: noop,
       storeResponse: assign(({ context, event }, params: VariableParams) => ({
         variables: withVariable(context, params.name, isUserInput(event) ? event.text : ''),
       })),
@@ -174,6 +202,8 @@ function conversationSetup(matchKeyword: (event: ConversationEvent) => KeywordMa
         return { variables };
       }),
       clearReprompt: assign({ lastRepromptAt: null }),
+      countReprompt: assign(({ context }) => ({ repromptCount: (context.repromptCount ?? 0) + 1 })),
+      resetRepromptCount: assign({ repromptCount: 0 }),
     },
   });
 }

@@ -39,21 +39,32 @@ export function previewConversation(flow: CompiledFlow, contact: Contact, inputs
   let snapshot: unknown = null;
   return inputs.map((input) => {
     const started = snapshot === null;
-    let step = started ? startConversation(flow, contact, input) : stepConversation(flow, snapshot, input);
-    const effects = [...step.effects];
-    // Each action's result comes back as the runtime's would, until the conversation waits on the contact.
-    for (let guard = 0; guard < 1000; guard += 1) {
-      const requested = step.effects.find((effect) => effect.kind === 'action_requested');
-      if (!requested || step.done) break;
-      step = resumeWithActionResult(flow, step.snapshot, simulatedResult(requested));
-      effects.push(...step.effects);
-    }
+    const step = withActionsDone(flow, started ? startConversation(flow, contact, input) : stepConversation(flow, snapshot, input));
     snapshot = step.done ? null : step.snapshot;
-    const actions = effects.flatMap((effect) =>
-      effect.kind === 'action_requested'
-        ? [{ type: effect.action.type, messageId: effect.messageId, index: effect.index, resultVariable: resultVariableOf(effect.action) }]
-        : [],
-    );
-    return { replies: sent(effects), started, completed: step.done, position: step.position, variables: step.variables, actions };
+    return { replies: sent(step.effects), started, completed: step.done, position: step.position, variables: step.variables, actions: previewActionsOf(step.effects) };
   });
+}
+
+/**
+ * SPEC §8 in previews: each action's result comes back as the runtime's would (a success with a
+ * stand-in value), until the conversation waits on the contact. The step's effects are all of them.
+ */
+export function withActionsDone(flow: CompiledFlow, first: StepResult): StepResult {
+  let step = first;
+  const effects = [...first.effects];
+  for (let guard = 0; guard < 1000; guard += 1) {
+    const requested = step.effects.find((effect) => effect.kind === 'action_requested');
+    if (!requested || step.done) break;
+    step = resumeWithActionResult(flow, step.snapshot, simulatedResult(requested));
+    effects.push(...step.effects);
+  }
+  return { ...step, effects };
+}
+
+export function previewActionsOf(effects: readonly Effect[]): PreviewStep['actions'] {
+  return effects.flatMap((effect) =>
+    effect.kind === 'action_requested'
+      ? [{ type: effect.action.type, messageId: effect.messageId, index: effect.index, resultVariable: resultVariableOf(effect.action) }]
+      : [],
+  );
 }

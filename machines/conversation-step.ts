@@ -5,6 +5,7 @@ import { isEffectAction } from './conversation-machine.js';
 import type { Effect } from './effects.js';
 import type { Contact, UserInput } from './events.js';
 import { parsePosition } from './state-keys.js';
+import { timerEffectsOf } from './timers.js';
 
 export type Position = { subflowId: number; messageId: number };
 
@@ -29,7 +30,10 @@ type MachineSnapshot = ReturnType<typeof initialTransition<CompiledFlow['machine
 type MachineAction = ReturnType<typeof transition<CompiledFlow['machine']>>[1][number];
 
 function toEffects(actions: readonly MachineAction[]): Effect[] {
-  return actions.filter((action) => isEffectAction(action.type)).map((action) => action.params as unknown as Effect);
+  // Delayed events (`after`) and their cancellations become timer effects (machines/timers.ts).
+  return actions.flatMap((action) =>
+    isEffectAction(action.type) ? [action.params as unknown as Effect] : timerEffectsOf(action),
+  );
 }
 
 function toResult(flow: CompiledFlow, snapshot: MachineSnapshot, actions: readonly MachineAction[]): StepResult {

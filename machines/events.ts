@@ -1,3 +1,5 @@
+import type { BusinessHours } from './business-hours.js';
+
 export type FileInput = {
   name: string;
   mimeType: string | null;
@@ -13,6 +15,19 @@ export type UserInput = {
   /** epoch ms */
   at: number;
   cooldownMs: number;
+  /** BUSINESS_HOURS at the time of the input (SPEC §10); absent or null: always open. */
+  businessHours?: BusinessHours | null;
+};
+
+/**
+ * A durable timer coming due (machines/timers.ts): the delayed event xstate asked for
+ * (`xstate.after.<ms>.<state id>`), with the instant it fired for the guards.
+ */
+export type TimerEvent = {
+  type: string;
+  at: number;
+  cooldownMs: number;
+  businessHours?: BusinessHours | null;
 };
 
 export type Contact = { id: number; name: string; number: string };
@@ -22,6 +37,8 @@ export type ConversationContext = {
   variables: Record<string, string>;
   /** epoch ms of the last re-prompt at the current position; null once the position changes */
   lastRepromptAt: number | null;
+  /** SPEC §10: re-prompts in a row at the current position; absent in snapshots saved before it. */
+  repromptCount?: number;
 };
 
 export type ConversationInput = { contact: Contact; variables?: Record<string, string> };

@@ -1,3 +1,4 @@
+import { attendantFindings } from './attendant-validation.js';
 import { compileFlow, FlowCompileError } from './compile.js';
 import type { FlowDefinition, MessageDefinition, SubflowDefinition } from './flow-definition.js';
 import { normalizeForMatch } from './keywords.js';
@@ -11,6 +12,8 @@ export type FindingKind =
   | 'unreachable_message'
   | 'menu_without_exit'
   | 'unknown_variable'
+  // SPEC §10 settings that do nothing (machines/attendant-validation.ts)
+  | 'attendant_setting'
   /** Added by the shell, which knows the configuration (SPEC §8). */
   | 'action_not_configured';
 
@@ -85,6 +88,10 @@ function reachableMessages(runnable: readonly Subflow[], keywordEntries: Readonl
     if (!subflow || !message || seen.has(message.id)) return;
     seen.add(message.id);
     queue.push({ subflow, index });
+    // SPEC §10: out of hours a subflow gives way to another; past its re-prompt limit a message
+    // falls back to one.
+    if (index === 0 && subflow.businessHoursOnly) enter(byId.get(subflow.outOfHoursSubflowId ?? -1), 0);
+    if (message.maxReprompts != null) enter(byId.get(message.fallbackSubflowId ?? -1), 0);
   };
   let keywordsLive = false;
   enter(runnable[0], 0);
@@ -188,5 +195,6 @@ export function validateFlow(definition: FlowDefinition): Finding[] {
       }
     }
   }
+  findings.push(...attendantFindings(definition));
   return findings;
 }

@@ -1,6 +1,6 @@
 export { flowDefinitionSchema, messageDefinitionSchema, subflowDefinitionSchema } from './flow-definition.js';
 export type { FlowDefinition, MessageDefinition, SubflowDefinition } from './flow-definition.js';
-export type { Contact, ConversationContext, ConversationInput, FileInput, UserInput } from './events.js';
+export type { Contact, ConversationContext, ConversationInput, FileInput, TimerEvent, UserInput } from './events.js';
 export type { Effect, SendReason } from './effects.js';
 export { createKeywordMatcher, findBestKeywordMatch, matchesKeyword, normalizeForMatch } from './keywords.js';
 export type { KeywordMatch } from './keywords.js';
@@ -35,3 +35,9 @@ export {
 } from './actions.js';
 export type { ActionResultEvent, ActionService, FlowAction, FlowActionType } from './actions.js';
 export { pendingActionOf } from './state-keys.js';
+export { fireTimer, isAfterEvent, timerEffectsOf } from './timers.js';
+export { businessHoursSchema, isKnownTimeZone, isWithinBusinessHours, localTime, weekDays } from './business-hours.js';
+export type { BusinessHours, WeekDay } from './business-hours.js';
+export { minutesToMs } from './attendant.js';
+export { previewWithTimers } from "./attendant-preview.js";
+export type { PreviewItem } from "./attendant-preview.js";

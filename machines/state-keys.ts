@@ -16,7 +16,9 @@ export function parsePosition(value: unknown): { subflowId: number; messageId: n
   const entries = Object.entries(value);
   const [entry] = entries;
   if (entries.length !== 1 || !entry) return null;
-  const [subflowKey, messageKey] = entry;
+  const [subflowKey, nested] = entry;
+  // A message with silence timers rests in its `silence` child: { sf_1: { msg_2: 'silence' } }.
+  const messageKey = nested !== null && typeof nested === 'object' && Object.keys(nested).length === 1 ? Object.keys(nested)[0] : nested;
   const subflowMatch = positionPattern.exec(subflowKey);
   const messageMatch = typeof messageKey === 'string' ? messagePattern.exec(messageKey) : null;
   const messageId = messageMatch?.[1] ?? messageMatch?.[2];
@@ -33,3 +35,11 @@ export function pendingActionOf(value: unknown): { messageId: number; index: num
   const match = typeof entry === 'string' ? actionStatePattern.exec(entry) : null;
   return match?.[1] && match[2] ? { messageId: Number(match[1]), index: Number(match[2]) } : null;
 }
+
+// SPEC §10 constructs (machines/attendant.ts).
+/** Final state of a conversation closed after `close_after_minutes` of silence. */
+export const closedStateKey = 'closed';
+/** Child of a waiting message holding its `after` timers; re-entered by every input. */
+export const silenceStateKey = 'silence';
+/** Transient first state of a business-hours-only subflow. */
+export const hoursCheckStateKey = 'hours_check';

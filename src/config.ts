@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { businessHoursSchema, type BusinessHours } from '../machines/business-hours.js';
 import { DEFAULT_TIME_ZONE, timeZoneSchema } from './shared/time-zone.js';
 
 // Environment variables arrive as strings; these helpers keep the schema readable and make
@@ -60,6 +61,22 @@ const environmentSchema = z.object({
   CONVERSATION_TIMEOUT_MINUTES: decimalFromEnv(minConversationTimeoutMinutes, 525_600).default(1440),
   BOT_SKIP_ASSIGNED_TICKETS: booleanFromEnv.default(true),
   TIMEZONE: optionalText.pipe(timeZoneSchema.optional()),
+  // SPEC §10: JSON {timezone, week, holidays}; unset means always open.
+  BUSINESS_HOURS: optionalText.pipe(
+    z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+          return z.NEVER;
+        }
+      })
+      .pipe(businessHoursSchema)
+      .optional(),
+  ),
+  HANDOFF_RESUME_MINUTES: decimalFromEnv(minConversationTimeoutMinutes, 525_600).default(240),
   INSPECT_SHOW_TEXT: booleanFromEnv.default(false),
   GOSAC_BASE_URL: optionalUrl,
   GOSAC_AUTHORIZATION_KEY: optionalText,
@@ -131,6 +148,8 @@ export interface Config {
     readonly CONVERSATION_TIMEOUT_MINUTES: number;
     readonly BOT_SKIP_ASSIGNED_TICKETS: boolean;
     readonly TIMEZONE: string;
+    readonly BUSINESS_HOURS: BusinessHours | null;
+    readonly HANDOFF_RESUME_MINUTES: number;
     readonly INSPECT_SHOW_TEXT: boolean;
   };
   readonly gosac: {
@@ -256,6 +275,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): Config {
       CONVERSATION_TIMEOUT_MINUTES: e.CONVERSATION_TIMEOUT_MINUTES,
       BOT_SKIP_ASSIGNED_TICKETS: e.BOT_SKIP_ASSIGNED_TICKETS,
       TIMEZONE: e.TIMEZONE ?? DEFAULT_TIME_ZONE,
+      BUSINESS_HOURS: e.BUSINESS_HOURS ?? null,
+      HANDOFF_RESUME_MINUTES: e.HANDOFF_RESUME_MINUTES,
       INSPECT_SHOW_TEXT: e.INSPECT_SHOW_TEXT,
     }),
     gosac: Object.freeze({

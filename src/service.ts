@@ -23,6 +23,7 @@ import { createDiskFileStorage } from './files/file-storage.js';
 import { createGoogleClient } from './integrations/google-client.js';
 import { createHttpActionClient } from './integrations/http-action-client.js';
 import { createPonttaClient } from './integrations/pontta-client.js';
+import { createTimerStage, type TimerStage } from './timers/timer-stage.js';
 import { createFlowVersionStore } from './flows/flow-versions.js';
 import { createGosacClient } from './integrations/gosac-client.js';
 import { createInspectionHub } from './inspection/inspection-hub.js';
@@ -113,6 +114,7 @@ export async function startService(baseConfig: Config, options: StartOptions = {
     let engine: StepEngine | undefined;
     let sendStage: SendStage | undefined;
     let actions: ActionExecutor | undefined;
+    let timerStage: TimerStage | undefined;
     if (config.role !== 'web') {
       const listener = createPgListener(databaseUrl, logger.child({ component: 'pg-listener' }));
       cleanups.push(() => listener.close());
@@ -129,13 +131,14 @@ export async function startService(baseConfig: Config, options: StartOptions = {
         metrics,
       });
       const stage = sendStage;
+      const flowVersions = createFlowVersionStore(deps);
       // Live inspection: frames of committed steps, published for viewers on any replica (SPEC §9).
       const inspection = createInspectionPublisher({ channels: inspectionChannels(databaseUrl), sharedState, logger });
       await inspection.start();
       cleanups.push(() => inspection.close());
       engine = createStepEngine({
         ...deps,
-        flowVersions: createFlowVersionStore(deps),
+        flowVersions,
         listener,
         options: {
           batchSize: config.worker.stepBatchSize,
@@ -150,7 +153,7 @@ export async function startService(baseConfig: Config, options: StartOptions = {
           inspection.publish(writes);
         },
       });
-      // SPEC §8: flow actions and received files' downloads (ADR 0007).
+      // SPEC §8: flow actions and received files' downloads (ADR 0008).
       const storage = createDiskFileStorage(config.files.dir);
       const timeoutMs = config.actions.timeoutMs;
       const steps = engine;
@@ -179,19 +182,32 @@ export async function startService(baseConfig: Config, options: StartOptions = {
         },
       });
       const actionExecutor = actions;
+      // Durable machine timers (ADR 0007): a third loop, fed through the same step path.
+      timerStage = createTimerStage({
+        ...deps,
+        flowVersions,
+        listener,
+        // Timer steps are lighter than input steps (no inbox): bigger batches (bench/README.md).
+        options: { batchSize: config.worker.stepBatchSize * 4, concurrency: config.worker.stepConcurrency, idlePollMs: config.worker.pollIntervalMs },
+        onReplies: () => stage.poke(),
+      });
       await sendStage.start();
       await engine.start();
+      await timerStage.start();
       await actionExecutor.start();
       cleanups.push(() => actionExecutor.stop());
       const running = engine;
+      const timers = timerStage;
       // Steps first, so their last replies are in the outbox; then half the budget for GOSAC calls.
       const sendGraceMs = Math.max(500, Math.floor(config.shutdownTimeoutMs / 2));
       cleanups.push(async () => {
+        await timers.stop();
         await running.stop();
         await stage.stop(sendGraceMs);
       });
     }
-    const workerRunning = () => (engine?.running() ?? false) && (sendStage?.running() ?? false) && (actions?.running() ?? false);
+    const workerRunning = () =>
+      (engine?.running() ?? false) && (sendStage?.running() ?? false) && (timerStage?.running() ?? false) && (actions?.running() ?? false);
 
     let url: string | undefined;
     if (config.role !== 'worker') {

@@ -7,7 +7,7 @@ import { ActionError } from './action-errors.js';
 import type { ActionHandler } from './action-handlers.js';
 import { claimRuns, nextRunDue, recordFailure, recordRetry, recordSuccess, type ActionRun } from './action-run-repository.js';
 
-// The action executor (ADR 0007): claims due action_runs with a lease, runs up to `concurrency`
+// The action executor (ADR 0008): claims due action_runs with a lease, runs up to `concurrency`
 // of them at once (one at a time per contact, in order), and records each outcome. Success is
 // recorded before anything is fed back, so a succeeded action is never called again; the step
 // engine feeds outcomes to the waiting conversations.
@@ -91,7 +91,7 @@ export function createActionExecutor(deps: {
       }
       return;
     }
-    // Between here and the record a crash repeats the call once (the lease runs out): ADR 0007.
+    // Between here and the record a crash repeats the call once (the lease runs out): ADR 0008.
     await options.beforeRecord?.(run);
     const toFeed = await recordSuccess(db, run.id, result);
     log.info(context, 'action done');

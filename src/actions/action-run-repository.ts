@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-// The action executor's statements (ADR 0007): claim due runs with a lease (one at a time per
+// The action executor's statements (ADR 0008): claim due runs with a lease (one at a time per
 // contact, in the order they were requested), record outcomes, list and re-run failures.
 
 type Runner = Knex | Knex.Transaction;
@@ -31,7 +31,7 @@ export interface ActionRun {
 
 // A run is claimable when it is its contact's first pending run, due, and not leased to a live
 // worker. A lease that ran out means its worker died or hung mid-call: the call may have been
-// made, so `uncertain_attempts` counts it (ADR 0007: at most one duplicate call).
+// made, so `uncertain_attempts` counts it (ADR 0008: at most one duplicate call).
 const CLAIM_SQL = `
 WITH heads AS (
   SELECT DISTINCT ON (contact_id) id FROM action_runs WHERE status = 'pending' ORDER BY contact_id, id

@@ -5,6 +5,7 @@ import {
   SnapshotRestoreError,
   startConversation,
   stepConversation,
+  type BusinessHours,
   type Contact,
   type StepResult,
 } from '../../machines/index.js';
@@ -28,6 +29,9 @@ export interface StepEnvironment {
   /** The version new conversations start on; throws StepBlockedError when there is none that runs. */
   defaultVersion(): Promise<FlowVersion>;
   readonly log: Logger;
+  /** SPEC §10: BUSINESS_HOURS (null: always open) and HANDOFF_RESUME_MINUTES in ms. */
+  readonly businessHours?: BusinessHours | null;
+  readonly handoffResumeMs?: number;
   /** Open when someone watches conversations live (src/inspection); null: nothing is collected for it. */
   readonly inspection: MaskOptions | null;
 }
@@ -132,7 +136,8 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
     const current: Running = running;
     for (const result of results) {
       if (result.conversation_id === null || Number(result.conversation_id) !== current.change.ref.id) continue;
-      const event = actionResultEventOf(result);
+      // Input-like: the step's time and business hours, for guards on the states it enters.
+      const event = { ...actionResultEventOf(result), at: env.now, cooldownMs: env.cooldownMs, businessHours: env.businessHours ?? null };
       const step = resumeWithActionResult(current.version.flow, current.snapshot, event);
       clock.beginStep();
       const context = { conversation: current.change.ref, contact, inputRowId: 0, replyClock: clock, inspection: env.inspection };
@@ -156,8 +161,9 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
 
   // Inputs that arrive while a conversation waits on its actions stay in the inbox, in order.
   const acceptedAt = new Map(inbox.map((row) => [row.id, Date.parse(row.created_at)]));
-  for (const item of inputsDue ? buildInputs(inbox, env.now, env.cooldownMs) : []) {
+  for (const built of inputsDue ? buildInputs(inbox, env.now, env.cooldownMs) : []) {
     if (waitsOnActions()) break;
+    const item = env.businessHours ? { ...built, input: { ...built.input, businessHours: env.businessHours } } : built;
     let step: StepResult;
     let started = false;
     if (running === null) {
@@ -182,6 +188,8 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
       contact,
       inputRowId: item.fileRowId ?? item.rowIds[0] ?? 0,
       replyClock: clock,
+      now: env.now,
+      handoffResumeMs: env.handoffResumeMs,
       inspection: env.inspection,
     };
     for (const effect of step.effects) collectEffect(effect, context, writes);

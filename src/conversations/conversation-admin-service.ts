@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Database } from '../db/knex.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
+import { dropConversationTimers } from '../timers/timer-repository.js';
 import { lockContactForStep } from './contact-lock.js';
 import {
   cancelPendingReplies,
@@ -56,6 +57,8 @@ export function createConversationAdminService(deps: { readonly db: Database }):
       change.check?.(before);
       const after = await updateConversation(trx, id, change.values(trx));
       const cancelled = change.silences ? await cancelPendingReplies(trx, before.contact_id, change.action) : 0;
+      // SPEC §10: pause, close and reset drop the conversation's pending timers (ADR 0007).
+      if (change.silences) await dropConversationTimers(trx, id, change.action);
       await logConversationChange(trx, { action: change.action, before, after, cancelledReplies: cancelled });
     });
   }

@@ -3,6 +3,7 @@ import type { CoreDeps } from '../app-deps.js';
 import { isDatabaseUnavailable } from '../db/database-errors.js';
 import { createBatcher, type BatcherOptions } from '../shared/batcher.js';
 import { describeIssues } from '../shared/errors.js';
+import { createHandoffService, isTicketClosed } from './handoff.js';
 import { eventTypeOf, webhookPayloadSchema, type WebhookMessage } from './webhook-payload.js';
 
 export interface IntakeAnswer {
@@ -131,6 +132,7 @@ export function createIntakeService(deps: IntakeDeps, batch: BatcherOptions = IN
   }
 
   const batcher = createBatcher(flush, batch);
+  const handoff = createHandoffService(deps);
 
   return {
     async receive(body) {
@@ -145,7 +147,9 @@ export function createIntakeService(deps: IntakeDeps, batch: BatcherOptions = IN
       if (!parsed.success) return { status: 400, body: { errors: describeIssues(parsed.error.issues) } };
       const message = parsed.data.data;
 
-      if (message.fromMe) return answer('ignored - from bot');
+      // SPEC §10: a `fromMe` message that is not the bot's echo is a human agent taking over.
+      if (message.fromMe) return answer(await handoff.fromMe(message));
+      if (isTicketClosed(message)) await handoff.ticketClosed(message);
       if (message.fromGroup) return answer('ignored - from group');
       const mediaType = message.mediaType === 'chat' ? 'text' : message.mediaType;
       if (!handledMediaTypes.has(mediaType)) return answer(`ignored - media type ${message.mediaType}`);

@@ -96,6 +96,8 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
     return {
       cooldownMs: settings.MESSAGE_COOLDOWN * 1000,
       timeoutMs: settings.CONVERSATION_TIMEOUT_MINUTES * 60_000,
+      businessHours: settings.BUSINESS_HOURS,
+      handoffResumeMs: settings.HANDOFF_RESUME_MINUTES * 60_000,
       versionOf: (versionId) => deps.flowVersions.get(versionId),
       defaultVersion: () => {
         defaultVersion ??= deps.flowVersions.forNewConversation().then((version) => {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { ActivityRow, ConversationRef, StepWrites } from '../effects/step-writes.js';
+import { writeTimerEffects } from '../timers/timer-repository.js';
 import { contactLockKeySql } from './contact-lock.js';
 
 // The step engine's statements (ADR 0004): claim due contacts, read their state, write a whole
@@ -410,6 +411,8 @@ export async function writeBatch(trx: Trx, writes: BatchWrites): Promise<void> {
   started.forEach((change, index) => {
     change.ref.id = Number(ids[index]);
   });
+  // Durable timers and hand-offs (ADR 0007): one more statement, only for batches that have any.
+  await writeTimerEffects(trx, writes, writes.conversations.filter((change) => change.endReason !== null && !change.start).map((change) => change.ref.id));
 }
 
 /** Records a contact's failed step in a transaction of its own (the batch's was rolled back). */

@@ -2,7 +2,7 @@ import type { EffectKind } from './effect-registry.js';
 
 /**
  * SPEC §8: one action of a flow message, its templates filled in. The conversation waits in the
- * action's state until the executor's outcome is fed back by the step engine (ADR 0007).
+ * action's state until the executor's outcome is fed back by the step engine (ADR 0008).
  */
 export const actionRequestedEffect: EffectKind<'action_requested'> = {
   row: "action_runs (status 'pending', fed_at null: the contact's inputs wait in the inbox)",

@@ -3,6 +3,8 @@ import type { MaskOptions } from '../inspection/inspection-frames.js';
 import { actionRequestedEffect } from './action-effect.js';
 import { activityEffects } from './activity-effects.js';
 import { fileReceivedEffect } from './file-received-effect.js';
+import { handoffEffects } from './handoff-effect.js';
+import { timerEffects } from './timer-effect.js';
 import { inspectionEffect } from './inspection-effect.js';
 import { sendEffect } from './send-effect.js';
 import type { ConversationRef, StepWrites } from './step-writes.js';
@@ -15,6 +17,10 @@ export interface EffectContext {
   readonly inputRowId: number;
   /** Due time of the next reply (cooldown, each message's delay): one clock per contact and batch. */
   readonly replyClock: ReplyClock;
+  /** epoch ms of the step (timers count from it); the wall clock when absent. */
+  readonly now?: number;
+  /** HANDOFF_RESUME_MINUTES in ms (SPEC §10); 240 minutes when absent. */
+  readonly handoffResumeMs?: number;
   /** Open when someone watches conversations live (checked once per batch); null otherwise. */
   readonly inspection: MaskOptions | null;
 }
@@ -45,6 +51,8 @@ export const effectRegistry: EffectRegistry = {
   file_received: fileReceivedEffect,
   action_requested: actionRequestedEffect,
   ...activityEffects,
+  ...timerEffects,
+  ...handoffEffects,
 };
 
 export function collectEffect(effect: Effect, context: EffectContext, writes: StepWrites): void {

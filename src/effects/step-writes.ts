@@ -55,6 +55,23 @@ export interface ActionRunRow {
   readonly fed: boolean;
 }
 
+/** A durable timer (src/timers/, ADR 0007): its event is fed to the conversation when due. */
+export interface TimerRow {
+  readonly conversation: ConversationRef;
+  readonly contactId: number;
+  readonly kind: 'machine' | 'handoff_resume';
+  /** xstate's id of the delayed event (`xstate.cancel` names it). */
+  readonly sendId: string;
+  readonly event: { readonly type: string };
+  readonly dueAt: Date;
+}
+
+/** Pending timers of a conversation to drop: one by its send id, or every machine timer (null). */
+export interface TimerCancel {
+  readonly conversation: ConversationRef;
+  readonly sendId: string | null;
+}
+
 /** One step as viewers see it (src/inspection): published after the batch commits, never written. */
 export interface InspectedStep {
   readonly conversation: ConversationRef;
@@ -75,12 +92,16 @@ export interface StepWrites {
   readonly actionRuns: ActionRunRow[];
   /** action_runs whose outcome this step fed to its conversation (or discarded). */
   readonly actionRunsFed: number[];
+  readonly timers: TimerRow[];
+  readonly timerCancels: TimerCancel[];
+  /** Conversations handed to a human (SPEC §10): paused when the step commits. */
+  readonly handoffs: ConversationRef[];
   /** Empty unless someone is watching (the inspection gate was open when the batch began). */
   readonly inspection: InspectedStep[];
 }
 
 export function emptyStepWrites(): StepWrites {
-  return { outbox: [], receivedFiles: [], activity: [], actionRuns: [], actionRunsFed: [], inspection: [] };
+  return { outbox: [], receivedFiles: [], activity: [], actionRuns: [], actionRunsFed: [], timers: [], timerCancels: [], handoffs: [], inspection: [] };
 }
 
 export function appendStepWrites(target: StepWrites, source: StepWrites): void {
@@ -89,5 +110,8 @@ export function appendStepWrites(target: StepWrites, source: StepWrites): void {
   target.activity.push(...source.activity);
   target.actionRuns.push(...source.actionRuns);
   target.actionRunsFed.push(...source.actionRunsFed);
+  target.timers.push(...source.timers);
+  target.timerCancels.push(...source.timerCancels);
+  target.handoffs.push(...source.handoffs);
   target.inspection.push(...source.inspection);
 }

@@ -14,6 +14,9 @@ const demoTemplate: z.input<typeof flowExportSchema> = {
     {
       name: 'Atendimento principal',
       is_default: true,
+      // SPEC §10: a conversation silent for an hour is closed with a goodbye.
+      close_after_minutes: 60,
+      close_text: 'Vamos encerrar este atendimento por falta de resposta. Quando precisar, é só mandar uma mensagem!',
       subflows: [
         {
           name: 'Boas-vindas',
@@ -23,6 +26,11 @@ const demoTemplate: z.input<typeof flowExportSchema> = {
             {
               message_text:
                 'Como podemos ajudar?\n1 - Orçamento de móveis planejados\n2 - Assistência técnica\n3 - Falar com um atendente',
+              // SPEC §10: a nudge after 10 minutes of silence, and a way out after 3 invalid answers.
+              reminder_after_minutes: 10,
+              reminder_text: 'Ainda está por aí, {{contact_name}}? Responda 1, 2 ou 3 (ou "atendente").',
+              max_reprompts: 2,
+              fallback_subflow_index: 3,
             },
           ],
         },
@@ -80,9 +88,24 @@ const demoTemplate: z.input<typeof flowExportSchema> = {
           ],
         },
         {
+          // SPEC §10: "falar com atendente" hands the conversation to a human, in business hours.
           name: 'Atendente',
-          trigger_keywords: ['3', 'atendente', 'humano'],
+          trigger_keywords: ['3', 'atendente', 'humano', 'falar com atendente'],
+          business_hours_only: true,
+          out_of_hours_subflow_index: 4,
+          handoff: true,
           messages: [{ message_text: 'Certo! Um atendente vai continuar a conversa em instantes.', wait_for_response: false }],
+        },
+        {
+          name: 'Fora do horário',
+          parent_subflow_index: 0,
+          messages: [
+            {
+              message_text:
+                'Nosso atendimento humano funciona de segunda a sexta, das 8h às 18h, e aos sábados das 8h às 12h. Deixe sua mensagem que retornamos no próximo horário!',
+              wait_for_response: false,
+            },
+          ],
         },
       ],
     },

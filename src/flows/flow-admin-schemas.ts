@@ -24,6 +24,12 @@ const integer = (min: number, max: number) =>
 
 const flag = z.boolean({ error: typeError('true or false') });
 
+// SPEC §10: every *_minutes field takes fractions (0.05 = 3 s); at most a year.
+const minutes = z
+  .number({ error: typeError('a number of minutes') })
+  .min(0.01, 'must be at least 0.01 (minutes; fractions allowed)')
+  .max(525_600, 'must be at most 525600 (a year)');
+
 export const idSchema = integer(1, INT4_MAX);
 const orderIndex = integer(-1_000_000, 1_000_000);
 
@@ -40,6 +46,8 @@ export const flowCreateSchema = z.object({
   description: optionalText(2000),
   is_default: flag.optional(),
   order_index: orderIndex.optional(),
+  close_after_minutes: minutes.nullable().optional(),
+  close_text: optionalText(4096),
 });
 export const flowUpdateSchema = flowCreateSchema.partial();
 
@@ -55,6 +63,9 @@ export const subflowCreateSchema = z.object({
     .max(50, 'must hold at most 50 keywords')
     .optional(),
   order_index: orderIndex.optional(),
+  business_hours_only: flag.optional(),
+  out_of_hours_subflow_id: idSchema.nullable().optional(),
+  handoff: flag.optional(),
 });
 export const subflowUpdateSchema = subflowCreateSchema.partial();
 
@@ -95,6 +106,10 @@ export const messageCreateSchema = z.object({
     .optional(),
   // SPEC §8: run in order when a conversation reaches the message, before its text is sent.
   actions: flowActionsSchema.optional(),
+  reminder_after_minutes: minutes.nullable().optional(),
+  reminder_text: optionalText(4096),
+  max_reprompts: integer(0, 100).nullable().optional(),
+  fallback_subflow_id: idSchema.nullable().optional(),
 });
 export const messageUpdateSchema = messageCreateSchema.partial();
 

@@ -221,6 +221,13 @@ export function createFlowAdminService(deps: { readonly db: Database }): FlowAdm
     return previous.length > 0 ? { took_default_from: previous.map((flow) => flow.id) } : {};
   }
 
+  /** SPEC §10: a subflow named by fallback_subflow_id / out_of_hours_subflow_id must be in the same flow. */
+  async function checkSameFlowSubflow(q: Queryable, id: number | null | undefined, flowId: number, field: string): Promise<void> {
+    if (id === null || id === undefined) return;
+    const target = await requireParent(q, 'subflows', id, field);
+    if (target.flow_id !== flowId) throw new ValidationError(`${field}: subflow ${id} belongs to another flow`);
+  }
+
   async function checkParentSubflow(
     q: Queryable,
     parentId: number,
@@ -315,6 +322,7 @@ export function createFlowAdminService(deps: { readonly db: Database }): FlowAdm
         if (input.parent_subflow_id != null) {
           await checkParentSubflow(q, input.parent_subflow_id, input.flow_id, undefined);
         }
+        await checkSameFlowSubflow(q, input.out_of_hours_subflow_id, input.flow_id, 'out_of_hours_subflow_id');
         return create(q, 'subflows', input);
       }),
     updateSubflow: (id, input) =>
@@ -330,6 +338,7 @@ export function createFlowAdminService(deps: { readonly db: Database }): FlowAdm
         if (parentId !== null && (movesFlow || parentId !== before.parent_subflow_id)) {
           await checkParentSubflow(q, parentId, flowId, id);
         }
+        await checkSameFlowSubflow(q, input.out_of_hours_subflow_id, flowId, 'out_of_hours_subflow_id');
         return update(q, 'subflows', before, input);
       }),
     deleteSubflow: (id) =>
@@ -346,7 +355,8 @@ export function createFlowAdminService(deps: { readonly db: Database }): FlowAdm
     getMessage: (id) => requireRow(db, 'flow_messages', id),
     createMessage: (input) =>
       write(async (q) => {
-        await requireParent(q, 'subflows', input.subflow_id, 'subflow_id');
+        const subflow = await requireParent(q, 'subflows', input.subflow_id, 'subflow_id');
+        await checkSameFlowSubflow(q, input.fallback_subflow_id, subflow.flow_id, 'fallback_subflow_id');
         return create(q, 'flow_messages', input);
       }),
     updateMessage: (id, input) =>
@@ -354,6 +364,10 @@ export function createFlowAdminService(deps: { readonly db: Database }): FlowAdm
         const before = await requireRow(q, 'flow_messages', id, 'update');
         if (input.subflow_id !== undefined && input.subflow_id !== before.subflow_id) {
           await requireParent(q, 'subflows', input.subflow_id, 'subflow_id');
+        }
+        if (input.fallback_subflow_id != null) {
+          const subflow = await requireRow(q, 'subflows', input.subflow_id ?? before.subflow_id);
+          await checkSameFlowSubflow(q, input.fallback_subflow_id, subflow.flow_id, 'fallback_subflow_id');
         }
         return update(q, 'flow_messages', before, input);
       }),

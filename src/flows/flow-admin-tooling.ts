@@ -2,8 +2,10 @@ import { z } from 'zod';
 import {
   compileFlow,
   FlowCompileError,
-  previewConversation,
+  previewWithTimers,
   validateFlow,
+  type BusinessHours,
+  type PreviewItem,
   type CompiledFlow,
   type FileInput,
   type FlowDefinition,
@@ -33,18 +35,29 @@ export const previewRequestSchema = z.object({
           })
           .nullable()
           .optional(),
-      }),
+        // SPEC §10: the contact stays silent this long (reminders and closing come due).
+        wait_minutes: z
+          .number({ error: 'must be a number of minutes' })
+          .min(0, 'must be at least 0')
+          .max(525_600, 'must be at most 525600')
+          .optional()
+          .describe('instead of text/file: the contact stays silent this many minutes (fractions allowed); due reminders and closing show as this step\'s replies'),
+      }).refine((input) => input.wait_minutes === undefined || (input.text === undefined && !input.file), 'an input either waits (wait_minutes) or says something (text, file), not both'),
       { error: (issue) => (issue.input === undefined ? 'required' : 'must be a list of inputs') },
     )
     .min(1, 'must hold at least one input')
     .max(100, 'must hold at most 100 inputs'),
   contact_name: text(200).optional(),
   contact_number: text(64).optional(),
+  at: z.iso
+    .datetime({ offset: true, error: 'must be an ISO date-time such as 2026-12-25T10:00:00-03:00' })
+    .optional()
+    .describe('when the first input arrives (default: now); business hours (the BUSINESS_HOURS setting) are checked against each input\'s time'),
 });
 export type PreviewRequest = z.output<typeof previewRequestSchema>;
 
 export const findingSchema = z.object({
-  kind: z.enum(['compile_error', 'empty_subflow', 'shared_keyword', 'unreachable_message', 'menu_without_exit', 'unknown_variable', 'action_not_configured']),
+  kind: z.enum(['compile_error', 'empty_subflow', 'shared_keyword', 'unreachable_message', 'menu_without_exit', 'unknown_variable', 'attendant_setting', 'action_not_configured']),
   severity: z.enum(['error', 'warning']),
   message: z.string(),
   subflow_id: z.int().optional(),
@@ -64,11 +77,11 @@ export const previewAnswerSchema = z.object({
   flow_id: z.int(),
   steps: z.array(
     z.object({
-      input: z.object({ text: z.string(), file: z.object({ name: z.string() }).nullable() }),
+      input: z.object({ text: z.string(), file: z.object({ name: z.string() }).nullable(), wait_minutes: z.number().optional() }),
       replies: z.array(
         z.object({
           text: z.string(),
-          reason: z.enum(['flow', 'reprompt', 'wrong_file_type']),
+          reason: z.enum(['flow', 'reprompt', 'wrong_file_type', 'reminder', 'close']),
           message_id: z.int(),
           subflow_id: z.int(),
           delay_seconds: z.number(),
@@ -76,6 +89,7 @@ export const previewAnswerSchema = z.object({
       ),
       started: z.boolean(),
       completed: z.boolean(),
+      handed_off: z.boolean().describe('SPEC §10: the conversation was handed to a human (paused) at this step'),
       position: z.object({ subflow_id: z.int(), message_id: z.int() }).nullable(),
       variables: z.record(z.string(), z.string()),
       actions: z
@@ -102,7 +116,13 @@ function compileOr422(definition: FlowDefinition): CompiledFlow {
   }
 }
 
-export function createFlowTooling(deps: { readonly db: Database; readonly config?: Pick<Config, 'pontta' | 'google'> }): FlowTooling {
+export function createFlowTooling(deps: {
+  readonly db: Database;
+  /** BUSINESS_HOURS for the preview; absent: always open. */
+  readonly settings?: { current(): Promise<{ readonly BUSINESS_HOURS: BusinessHours | null }> };
+  /** Which services flow actions can reach (validate, SPEC §8); absent: no such finding. */
+  readonly config?: Pick<Config, 'pontta' | 'google'>;
+}): FlowTooling {
   async function draft(flowId: number): Promise<FlowDefinition> {
     const definition = await loadFlowDefinition(deps.db, flowId);
     if (!definition) throw new NotFoundError(`flow ${flowId} not found`);
@@ -148,19 +168,37 @@ export function createFlowTooling(deps: { readonly db: Database; readonly config
     async preview(flowId, request) {
       const flow = compileOr422(await draft(flowId));
       const contact = { id: 0, name: request.contact_name ?? '', number: request.contact_number ?? '' };
-      // Each input is taken as arriving after the cooldown, so every re-prompt shows.
-      const inputs: UserInput[] = request.inputs.map((input, index) => ({
-        type: 'USER_INPUT',
-        text: input.text ?? '',
-        file: input.file ? fileInput(input.file) : null,
-        at: index,
-        cooldownMs: 0,
-      }));
-      const steps = previewConversation(flow, contact, inputs);
+      const businessHours = deps.settings ? (await deps.settings.current()).BUSINESS_HOURS : null;
+      // Each input is taken as arriving after the cooldown (1 ms apart), so every re-prompt shows;
+      // a wait moves the clock on.
+      let clock = request.at ? Date.parse(request.at) : Date.now();
+      const items: PreviewItem[] = request.inputs.map((input) => {
+        if (input.wait_minutes !== undefined) {
+          const waitMs = Math.round(input.wait_minutes * 60_000);
+          clock += waitMs;
+          return { waitMs };
+        }
+        clock += 1;
+        const entry: UserInput = {
+          type: 'USER_INPUT',
+          text: input.text ?? '',
+          file: input.file ? fileInput(input.file) : null,
+          at: clock,
+          cooldownMs: 0,
+          businessHours,
+        };
+        return { input: entry };
+      });
+      const steps = previewWithTimers(flow, contact, items);
+      const inputs = items.map((item) => ('input' in item ? item.input : null));
       return {
         flow_id: flowId,
         steps: steps.map((step, index) => ({
-          input: { text: inputs[index]?.text ?? '', file: inputs[index]?.file ? { name: inputs[index].file.name } : null },
+          input: {
+            text: inputs[index]?.text ?? '',
+            file: inputs[index]?.file ? { name: inputs[index].file.name } : null,
+            ...(request.inputs[index]?.wait_minutes === undefined ? {} : { wait_minutes: request.inputs[index].wait_minutes }),
+          },
           replies: step.replies.map((reply) => ({
             text: reply.text,
             reason: reply.reason,
@@ -170,6 +208,7 @@ export function createFlowTooling(deps: { readonly db: Database; readonly config
           })),
           started: step.started,
           completed: step.completed,
+          handed_off: step.handedOff,
           position: step.position ? { subflow_id: step.position.subflowId, message_id: step.position.messageId } : null,
           variables: step.variables,
           actions: step.actions.map((action) => ({

@@ -58,13 +58,22 @@ function parentProblems(parents: ReadonlyArray<number | null | undefined>, missi
 // ---------------------------------------------------------------------------------------------
 // The portable document (format_version 1).
 
-export const exportedMessageSchema = messageCreateSchema.omit({ subflow_id: true });
+export const exportedMessageSchema = messageCreateSchema.omit({ subflow_id: true, fallback_subflow_id: true }).extend({
+  fallback_subflow_index: index
+    .nullable()
+    .optional()
+    .describe("SPEC §10: position of the fallback subflow in this flow's `subflows` (null: none)"),
+});
 
-export const exportedSubflowSchema = subflowCreateSchema.omit({ flow_id: true, parent_subflow_id: true }).extend({
+export const exportedSubflowSchema = subflowCreateSchema.omit({ flow_id: true, parent_subflow_id: true, out_of_hours_subflow_id: true }).extend({
   parent_subflow_index: index
     .nullable()
     .optional()
     .describe("position of the parent subflow in this flow's `subflows` (null: no parent)"),
+  out_of_hours_subflow_index: index
+    .nullable()
+    .optional()
+    .describe("SPEC §10: position of the out-of-hours subflow in this flow's `subflows` (null: none)"),
   messages: z.array(exportedMessageSchema, { error: 'must be a list of messages' }).max(MAX_MESSAGES, `must hold at most ${MAX_MESSAGES} messages`),
 });
 
@@ -78,6 +87,23 @@ export const exportedFlowSchema = flowCreateSchema
     for (const problem of parentProblems(parents, (position) => `no subflow at position ${parents[position]} in this flow`)) {
       ctx.addIssue({ code: 'custom', path: ['subflows', problem.position, 'parent_subflow_index'], message: problem.message });
     }
+    const count = flow.subflows.length;
+    flow.subflows.forEach((subflow, position) => {
+      const other = subflow.out_of_hours_subflow_index;
+      if (other != null && other >= count) {
+        ctx.addIssue({ code: 'custom', path: ['subflows', position, 'out_of_hours_subflow_index'], message: `no subflow at position ${other} in this flow` });
+      }
+      subflow.messages.forEach((message, messagePosition) => {
+        const fallback = message.fallback_subflow_index;
+        if (fallback != null && fallback >= count) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['subflows', position, 'messages', messagePosition, 'fallback_subflow_index'],
+            message: `no subflow at position ${fallback} in this flow`,
+          });
+        }
+      });
+    });
   });
 
 export const flowExportSchema = templateCreateSchema.extend({
@@ -115,6 +141,10 @@ const fileMessageSchema = z.object({
   delay_seconds: orNull(m.delay_seconds.unwrap()),
   save_response_as: m.save_response_as,
   actions: orNull(m.actions.unwrap()),
+  reminder_after_minutes: m.reminder_after_minutes,
+  reminder_text: m.reminder_text,
+  max_reprompts: m.max_reprompts,
+  fallback_subflow_id: orNull(fileId).describe('SPEC §10: the `id` of a subflow of the same flow in this file'),
   is_active: activeFlag,
 });
 
@@ -126,6 +156,9 @@ const fileSubflowSchema = z.object({
   parent_subflow_id: orNull(fileId).describe('the `id` of another subflow of the same flow in this file (null: no parent)'),
   trigger_keywords: orNull(s.trigger_keywords.unwrap()),
   order_index: orNull(s.order_index.unwrap()),
+  business_hours_only: orNull(s.business_hours_only.unwrap()),
+  out_of_hours_subflow_id: orNull(fileId).describe('SPEC §10: the `id` of a subflow of the same flow in this file'),
+  handoff: orNull(s.handoff.unwrap()),
   is_active: activeFlag,
   messages: z
     .array(fileMessageSchema, { error: 'must be a list of messages' })
@@ -142,6 +175,8 @@ const fileFlowSchema = z
     description: f.description,
     is_default: orNull(f.is_default.unwrap()),
     order_index: orNull(f.order_index.unwrap()),
+    close_after_minutes: f.close_after_minutes,
+    close_text: f.close_text,
     is_active: activeFlag,
     subflows: z
       .array(fileSubflowSchema, { error: 'must be a list of subflows' })
@@ -205,12 +240,19 @@ export function portableFromFile(file: FlowFile): FlowExport {
           description: flow.description,
           is_default: flow.is_default ?? undefined,
           order_index: flow.order_index ?? undefined,
+          close_after_minutes: flow.close_after_minutes ?? null,
+          close_text: flow.close_text ?? null,
           subflows: subflows.map((subflow) => ({
             name: subflow.name,
             description: subflow.description,
             trigger_keywords: subflow.trigger_keywords ?? undefined,
             order_index: subflow.order_index ?? undefined,
             parent_subflow_index: subflow.parent_subflow_id == null ? null : (positions.get(idKey(subflow.parent_subflow_id)) ?? null),
+            business_hours_only: subflow.business_hours_only ?? undefined,
+            handoff: subflow.handoff ?? undefined,
+            // A reference to a subflow the file does not hold (or left out) is dropped.
+            out_of_hours_subflow_index:
+              subflow.out_of_hours_subflow_id == null ? null : (positions.get(idKey(subflow.out_of_hours_subflow_id)) ?? null),
             messages: (subflow.messages ?? [])
               .filter((message) => message.is_active !== false)
               .map((message) => ({
@@ -223,6 +265,11 @@ export function portableFromFile(file: FlowFile): FlowExport {
                 delay_seconds: message.delay_seconds ?? undefined,
                 save_response_as: message.save_response_as,
                 actions: message.actions ?? undefined,
+                reminder_after_minutes: message.reminder_after_minutes ?? null,
+                reminder_text: message.reminder_text ?? null,
+                max_reprompts: message.max_reprompts ?? null,
+                fallback_subflow_index:
+                  message.fallback_subflow_id == null ? null : (positions.get(idKey(message.fallback_subflow_id)) ?? null),
               })),
           })),
         };

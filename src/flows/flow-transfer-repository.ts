@@ -75,6 +75,8 @@ export async function insertTemplateTree(
       description: flow.description ?? null,
       is_default: options.keepDefault && flow.is_default === true,
       order_index: flow.order_index ?? flowPosition,
+      close_after_minutes: flow.close_after_minutes ?? null,
+      close_text: flow.close_text ?? null,
     });
     counts.flows += 1;
     const subflowIds: number[] = [];
@@ -85,6 +87,8 @@ export async function insertTemplateTree(
         description: subflow.description ?? null,
         trigger_keywords: subflow.trigger_keywords ?? [],
         order_index: subflow.order_index ?? position,
+        business_hours_only: subflow.business_hours_only ?? false,
+        handoff: subflow.handoff ?? false,
       });
       subflowIds.push(subflowId);
       counts.subflows += 1;
@@ -101,6 +105,9 @@ export async function insertTemplateTree(
           delay_seconds: message.delay_seconds ?? 0,
           save_response_as: message.save_response_as ?? null,
           actions: message.actions ?? [],
+          reminder_after_minutes: message.reminder_after_minutes ?? null,
+          reminder_text: message.reminder_text ?? null,
+          max_reprompts: message.max_reprompts ?? null,
         })),
       );
     }
@@ -111,6 +118,27 @@ export async function insertTemplateTree(
       const parentId = parent === null || parent === undefined ? undefined : subflowIds[parent];
       if (self !== undefined && parentId !== undefined) await setParentSubflow(trx, self, parentId);
     }
+    await linkAttendantSubflows(trx, flow, subflowIds);
   }
   return { templateId, counts };
+}
+
+/** SPEC §10 references between subflows of one flow, by position, once every subflow exists. */
+async function linkAttendantSubflows(trx: Knex.Transaction, flow: FlowExport['flows'][number], subflowIds: readonly number[]): Promise<void> {
+  const at = (position: number | null | undefined) => (position === null || position === undefined ? undefined : subflowIds[position]);
+  for (const [position, subflow] of flow.subflows.entries()) {
+    const self = subflowIds[position];
+    const outOfHours = at(subflow.out_of_hours_subflow_index);
+    if (self !== undefined && outOfHours !== undefined) {
+      await trx('subflows').where({ id: self }).update({ out_of_hours_subflow_id: outOfHours });
+    }
+    const withFallback = subflow.messages.map((message, index) => ({ index, fallback: at(message.fallback_subflow_index) })).filter((m) => m.fallback !== undefined);
+    if (self === undefined || withFallback.length === 0) continue;
+    // Messages were inserted in list order: their ids follow the same order.
+    const ids = (await trx('flow_messages').where({ subflow_id: self }).orderBy('id').pluck('id')) as number[];
+    for (const { index, fallback } of withFallback) {
+      const id = ids[index];
+      if (id !== undefined) await trx('flow_messages').where({ id }).update({ fallback_subflow_id: fallback });
+    }
+  }
 }

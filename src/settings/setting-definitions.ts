@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { botStatuses, minConversationTimeoutMinutes, type Config } from '../config.js';
+import { businessHoursSchema } from '../../machines/business-hours.js';
 import { timeZoneSchema } from '../shared/time-zone.js';
 
 export type SettingType = 'string' | 'boolean' | 'number' | 'json';
@@ -29,6 +30,17 @@ export const settingDefinitions = {
   ),
   BOT_SKIP_ASSIGNED_TICKETS: define('boolean', 'Leave tickets assigned to a human agent alone', z.boolean()),
   TIMEZONE: define('string', 'IANA time zone in which analytics count days (e.g. America/Sao_Paulo, UTC)', timeZoneSchema),
+  // SPEC §10.
+  BUSINESS_HOURS: define(
+    'json',
+    'Business hours: {"timezone": "America/Sao_Paulo", "week": {"mon": [["08:00","18:00"]], ...}, "holidays": ["2026-12-25"]}; null: always open',
+    businessHoursSchema.nullable(),
+  ),
+  HANDOFF_RESUME_MINUTES: define(
+    'number',
+    'Minutes of agent silence after which a handed-off conversation ends and the bot answers again (fractions allowed)',
+    z.number().min(minConversationTimeoutMinutes).max(525_600),
+  ),
   INSPECT_SHOW_TEXT: define('boolean', 'Show message texts and saved variables to live inspection (/inspect); off: left out', z.boolean()),
 } as const;
 
@@ -90,7 +102,10 @@ export function parseSettingValue(
   }
   const parsed = definition.schema.safeParse(candidate);
   if (!parsed.success) {
-    return { ok: false, errors: parsed.error.issues.map((issue) => `value: ${issue.message}`) };
+    return {
+      ok: false,
+      errors: parsed.error.issues.map((issue) => `value${issue.path.map((part) => `.${String(part)}`).join('')}: ${issue.message}`),
+    };
   }
   return { ok: true, value: parsed.data as EffectiveSettings[SettingKey] };
 }

@@ -10,7 +10,9 @@ export const INBOX_CHANNEL = 'flowbot_inbox';
 export const OUTBOX_CHANNEL = 'flowbot_outbox';
 /** The action executor (src/actions/): actions and downloads were requested. */
 export const ACTIONS_CHANNEL = 'flowbot_actions';
-export type WakeChannel = typeof INBOX_CHANNEL | typeof OUTBOX_CHANNEL | typeof ACTIONS_CHANNEL;
+/** A step stored a timer (src/timers/): the timer stage looks again at the next due time. */
+export const TIMERS_CHANNEL = 'flowbot_timers';
+export type WakeChannel = typeof INBOX_CHANNEL | typeof OUTBOX_CHANNEL | typeof TIMERS_CHANNEL | typeof ACTIONS_CHANNEL;
 
 /** Sent in the caller's transaction: PostgreSQL delivers it only if that transaction commits. */
 export async function notifyWake(db: Knex | Knex.Transaction, channel: WakeChannel): Promise<void> {

@@ -11,7 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 
 const options: ActionExecutorOptions = { concurrency: 8, leaseMs: 60_000, maxAttempts: 3, retryBaseMs: 10, idlePollMs: 50 };
 
-describe('action executor (ADR 0007)', function () {
+describe('action executor (ADR 0008)', function () {
   this.timeout(30_000);
   let testDb: TestDatabase;
   before(async () => {

@@ -87,6 +87,7 @@ describe('configuration', () => {
         DATABASE_URL: 'not a url',
         GOSAC_SEND_MODE: 'fax',
         STEP_BATCH_SIZE: '0',
+        HANDOFF_RESUME_MINUTES: '0',
         DEMO_FLOW: 'sometimes',
       };
       const problems = problemsOf(bad);

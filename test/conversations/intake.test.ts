@@ -59,7 +59,8 @@ describe('webhook intake (SPEC §3)', () => {
 
   const skipped: Array<[string, string]> = [
     ['not-a-message', 'ignored - not message created'],
-    ['from-me', 'ignored - from bot'],
+    // SPEC §10: a fromMe text the bot never sent on that ticket is a human agent's reply.
+    ['from-me', 'ignored - agent replied'],
     ['from-group', 'ignored - from group'],
     ['image', 'ignored - media type image'],
     ['assigned-to-agent', 'ignored - ticket assigned to agent'],

@@ -48,6 +48,24 @@ describe('demo flow', () => {
       texts(greeting)[1],
     ]);
   });
+
+  it('uses SPEC §10: a reminder on the menu, closing after an hour, an out-of-hours-aware hand-off', async () => {
+    const flowId = await findDefaultFlowId(testDb.db);
+    const definition = (await loadFlowDefinition(testDb.db, flowId!))!;
+    expect(definition.closeAfterMinutes).to.equal(60);
+    const flow = compileFlow(definition);
+    const contact = { id: 1, name: 'Maria', number: '55' };
+    const closedAllDay = { timezone: 'America/Sao_Paulo', week: {}, holidays: [] };
+    const input = (text: string, businessHours: unknown = null) => ({ type: 'USER_INPUT' as const, text, file: null, at: 0, cooldownMs: 0, businessHours: businessHours as never });
+    const greeting = startConversation(flow, contact, input('Oi'));
+    const timers = greeting.effects.flatMap((effect) => (effect.kind === 'timer' ? [effect.delayMs] : []));
+    expect(timers).to.deep.equal([10 * 60_000, 60 * 60_000]);
+    const agent = stepConversation(flow, greeting.snapshot, input('quero falar com atendente'));
+    expect(agent.effects.map((effect) => effect.kind)).to.include('handoff');
+    const outOfHours = stepConversation(flow, greeting.snapshot, input('falar com atendente', closedAllDay));
+    expect(outOfHours.effects.map((effect) => effect.kind)).to.not.include('handoff');
+    expect(outOfHours.effects.some((effect) => effect.kind === 'send' && effect.text.startsWith('Nosso atendimento humano'))).to.equal(true);
+  });
 });
 
 // Real customers must never meet "Marcenaria Demonstração": the service seeds the demo only

@@ -130,6 +130,11 @@ describe('admin API: export and import', () => {
       delay_seconds: 0,
       save_response_as: null,
       actions: [],
+      // SPEC §10 columns, unset here
+      reminder_after_minutes: null,
+      reminder_text: null,
+      max_reprompts: null,
+      fallback_subflow_id: null,
       is_active: true,
     });
     expect(JSON.stringify(document)).not.to.match(/não exportar|apagada|"is_active":false/);

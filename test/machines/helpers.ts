@@ -66,6 +66,14 @@ export function sent(effects: Effect[]): string[] {
         return 'completed';
       case 'action_requested':
         return `action:${effect.messageId}:${effect.index}:${effect.action.type}`;
+      case 'timer':
+        return `timer:${effect.delayMs}`;
+      case 'timer_cancelled':
+        return `cancel:${effect.sendId}`;
+      case 'handoff':
+        return `handoff:${effect.messageId}`;
+      case 'closed':
+        return 'closed';
     }
   });
 }

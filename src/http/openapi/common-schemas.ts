@@ -28,6 +28,8 @@ export const flowRowSchema = z.object({
   is_default: z.boolean(),
   is_active: z.boolean(),
   order_index: z.int(),
+  close_after_minutes: z.number().nullable().describe('SPEC §10: close a conversation silent this long (fractions allowed)'),
+  close_text: z.string().nullable().describe('sent when a conversation is closed for silence'),
   ...timestamps,
 });
 
@@ -39,6 +41,9 @@ export const subflowRowSchema = z.object({
   parent_subflow_id: z.int().nullable(),
   trigger_keywords: z.array(z.string()),
   order_index: z.int(),
+  business_hours_only: z.boolean().describe('SPEC §10: entered outside BUSINESS_HOURS, go to out_of_hours_subflow_id instead'),
+  out_of_hours_subflow_id: z.int().nullable(),
+  handoff: z.boolean().describe('SPEC §10: reaching its last message pauses the conversation for a human'),
   is_active: z.boolean(),
   ...timestamps,
 });
@@ -55,6 +60,10 @@ export const messageRowSchema = z.object({
   delay_seconds: z.number(),
   save_response_as: z.string().nullable(),
   actions: z.array(z.record(z.string(), z.unknown())).describe('SPEC §8 flow actions, run before the text is sent'),
+  reminder_after_minutes: z.number().nullable().describe('SPEC §10: remind once after this much silence (fractions allowed)'),
+  reminder_text: z.string().nullable().describe('the reminder (default: the message text)'),
+  max_reprompts: z.int().nullable().describe('after this many re-prompts in a row the next invalid input goes to fallback_subflow_id'),
+  fallback_subflow_id: z.int().nullable(),
   is_active: z.boolean(),
   ...timestamps,
 });
