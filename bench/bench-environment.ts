@@ -3,7 +3,7 @@
 // processes (test/support/service-process.ts, shared with the multi-process tests), and an RSS
 // sampler reading /proc/<pid>/status while the load runs.
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { Agent as HttpAgent, createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTestDatabase, type TestDatabase } from '../test/support/test-database.js';
 import { PROCESS_ADMIN_TOKEN, startServiceProcess, type ServiceProcess } from '../test/support/service-process.js';
@@ -160,4 +160,38 @@ export async function adminPost(url: string, path: string, body: unknown): Promi
   const answer = (await response.json()) as { id: number };
   if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(answer)}`);
   return answer.id;
+}
+
+/**
+ * POSTs JSON over a kept-alive node:http agent and resolves with the status. Lighter than fetch:
+ * the load generator shares the two cores with the service, so its own cost per request matters.
+ */
+export interface JsonPoster {
+  post(path: string, payload: string): Promise<number>;
+  close(): void;
+}
+
+export function createJsonPoster(baseUrl: string, maxSockets = 512): JsonPoster {
+  const agent = new HttpAgent({ keepAlive: true, maxSockets });
+  const base = new URL(baseUrl);
+  const post = (path: string, payload: string) =>
+    new Promise<number>((resolve, reject) => {
+      const call = httpRequest(
+        {
+          agent,
+          host: base.hostname,
+          port: base.port,
+          path,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () => resolve(response.statusCode ?? 0));
+        },
+      );
+      call.on('error', reject);
+      call.end(payload);
+    });
+  return { post, close: () => agent.destroy() };
 }

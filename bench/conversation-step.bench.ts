@@ -11,6 +11,7 @@ import {
   adminPost,
   cpuMsOf,
   createBenchDatabase,
+  createJsonPoster,
   percentile,
   sampleRss,
   startGosacSink,
@@ -287,17 +288,19 @@ async function runContact(
   }
 }
 
+const posters = new Map<string, ReturnType<typeof createJsonPoster>>();
+
 /** One message of `contactId` through the webhook; resolves with the ms until its reply arrived. */
 async function oneStep(url: string, sink: GosacSink, contactId: number, step: number, prefix: string): Promise<number> {
+  let post = posters.get(url);
+  if (!post) {
+    post = createJsonPoster(url);
+    posters.set(url, post);
+  }
   const reply = sink.nextMessageFor(contactId);
   const sentAt = performance.now();
-  const response = await fetch(`${url}/webhook`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(webhookBody(contactId, `resposta ${step}`, `${prefix}${contactId}S${step}`)),
-  });
-  if (response.status !== 200) throw new Error(`webhook answered ${response.status}`);
-  await response.arrayBuffer();
+  const status = await post.post('/webhook', JSON.stringify(webhookBody(contactId, `resposta ${step}`, `${prefix}${contactId}S${step}`)));
+  if (status !== 200) throw new Error(`webhook answered ${status}`);
   const { at } = await withTimeout(reply, 30_000, `no reply for contact ${contactId} step ${step}`);
   return at - sentAt;
 }

@@ -9,9 +9,9 @@
 // The service logs at warn (as every bench process); BENCH_INTAKE_LOG_LEVEL=info measures the
 // production default.
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import {
   createBenchDatabase,
+  createJsonPoster,
   percentile,
   sampleRss,
   startGosacSink,
@@ -71,27 +71,8 @@ export async function runWebhookIntakeBench(options: IntakeBenchOptions): Promis
     },
     { nodeArgs: options.nodeArgs ?? [] },
   );
-  const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
-  const target = new URL(`${web.url}/webhook`);
-  const post = (payload: string) =>
-    new Promise<number>((resolve, reject) => {
-      const call = request(
-        {
-          agent,
-          host: target.hostname,
-          port: target.port,
-          path: target.pathname,
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-        },
-        (response) => {
-          response.resume();
-          response.on('end', () => resolve(response.statusCode ?? 0));
-        },
-      );
-      call.on('error', reject);
-      call.end(payload);
-    });
+  const poster = createJsonPoster(web.url, options.concurrency);
+  const post = (payload: string) => poster.post('/webhook', payload);
 
   try {
     if (role === 'both') await createQuestionFlow(web.url);
@@ -149,7 +130,7 @@ export async function runWebhookIntakeBench(options: IntakeBenchOptions): Promis
       ...(repliesDuringRun !== undefined ? { repliesDuringRun } : {}),
     };
   } finally {
-    agent.destroy();
+    poster.close();
     await web.stop();
     await sink?.close();
     await database.drop();
