@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { google, type drive_v3, type sheets_v4 } from 'googleapis';
+import type { drive_v3, sheets_v4 } from 'googleapis';
 import type { Knex } from 'knex';
 import { ActionError, httpFailure, networkFailure, notConfigured } from '../actions/action-errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -53,6 +53,16 @@ export function googleFailure(service: string, error: unknown): ActionError {
   return networkFailure(service, error);
 }
 
+type GoogleApi = typeof import('googleapis')['google'];
+let googleApi: Promise<GoogleApi> | undefined;
+
+// googleapis adds ~70 MB to a process's memory once imported: load it when a flow first uses
+// Google, not in every process at start.
+function loadGoogleApi(): Promise<GoogleApi> {
+  googleApi ??= import('googleapis').then((module) => module.google);
+  return googleApi;
+}
+
 export function createGoogleClient(deps: { db: Knex; logger: Logger; options: GoogleOptions }): GoogleClient {
   const { options, db } = deps;
   const log = deps.logger.child({ component: 'google' });
@@ -61,8 +71,8 @@ export function createGoogleClient(deps: { db: Knex; logger: Logger; options: Go
   const sheetsConfigured = hasAccount;
   const rootUrl = options.apiRootUrl ? `${options.apiRootUrl.replace(/\/+$/, '')}/` : undefined;
 
-  let auth: InstanceType<typeof google.auth.JWT> | undefined;
-  function client() {
+  let auth: InstanceType<GoogleApi['auth']['JWT']> | undefined;
+  function client(google: GoogleApi) {
     if (!auth) {
       auth = new google.auth.JWT({ email: options.clientEmail, key: options.privateKey, scopes: GOOGLE_SCOPES });
       const tokenUri = options.tokenUri;
@@ -80,12 +90,18 @@ export function createGoogleClient(deps: { db: Knex; logger: Logger; options: Go
   }
   // Our executor owns retries (durable, with backoff); googleapis must not add its own.
   const callOptions = () => ({ retry: false, timeout: options.timeoutMs, ...(rootUrl ? { rootUrl } : {}) });
-  const drive = (): drive_v3.Drive => google.drive({ version: 'v3', auth: client(), ...(rootUrl ? { rootUrl } : {}) });
-  const sheets = (): sheets_v4.Sheets => google.sheets({ version: 'v4', auth: client(), ...(rootUrl ? { rootUrl } : {}) });
+  const drive = async (): Promise<drive_v3.Drive> => {
+    const google = await loadGoogleApi();
+    return google.drive({ version: 'v3', auth: client(google), ...(rootUrl ? { rootUrl } : {}) });
+  };
+  const sheets = async (): Promise<sheets_v4.Sheets> => {
+    const google = await loadGoogleApi();
+    return google.sheets({ version: 'v4', auth: client(google), ...(rootUrl ? { rootUrl } : {}) });
+  };
 
   async function createFolder(parentId: string, name: string): Promise<string> {
     try {
-      const response = await drive().files.create(
+      const response = await (await drive()).files.create(
         { requestBody: { name, mimeType: FOLDER_MIME, parents: [parentId] }, fields: 'id', supportsAllDrives: true },
         callOptions(),
       );
@@ -127,7 +143,7 @@ export function createGoogleClient(deps: { db: Knex; logger: Logger; options: Go
       if (!driveConfigured) throw notConfigured('Google Drive', 'GOOGLE_CLIENT_EMAIL, GOOGLE_PRIVATE_KEY');
       try {
         // Multipart upload, the body read from disk as it is sent; the per-call rootUrl is what moves media uploads.
-        const response = await drive().files.create(
+        const response = await (await drive()).files.create(
           {
             requestBody: { name: file.name, parents: [folderId], mimeType: file.mimeType },
             media: { mimeType: file.mimeType, body: createReadStream(file.path) },
@@ -148,7 +164,7 @@ export function createGoogleClient(deps: { db: Knex; logger: Logger; options: Go
       const spreadsheetId = sheetId || options.sheetId;
       if (!sheetsConfigured || !spreadsheetId) throw notConfigured('Google Sheets', 'GOOGLE_CLIENT_EMAIL, GOOGLE_PRIVATE_KEY, GOOGLE_SHEET_ID');
       try {
-        await sheets().spreadsheets.values.append(
+        await (await sheets()).spreadsheets.values.append(
           {
             spreadsheetId,
             range: range || 'A1',

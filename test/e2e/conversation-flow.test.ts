@@ -80,9 +80,15 @@ describe('conversations end to end (SPEC §2)', function () {
     expect(response.body).to.deep.equal({ status: 'queued' });
   }
 
-  /** Waits until the contact has received `count` replies in all, and returns their texts. */
+  /**
+   * Waits until the contact has received `count` replies in all, lets a stray extra one arrive, and
+   * returns their texts: exactly `count`, never "at least".
+   */
   async function replies(contact: ReturnType<typeof newContact>, count: number): Promise<string[]> {
-    const texts = await gosac.waitForMessages(`/messages/${contact.ticketId}`, count);
+    await gosac.waitForMessages(`/messages/${contact.ticketId}`, count);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const texts = gosac.requestsTo(`/messages/${contact.ticketId}`);
+    expect(texts, 'no reply beyond the expected ones').to.have.length(count);
     return texts.map((request) => request.body.body as string);
   }
 
