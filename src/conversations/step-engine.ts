@@ -3,7 +3,7 @@ import { appendStepWrites, emptyStepWrites } from '../effects/step-writes.js';
 import type { FlowVersion, FlowVersionStore } from '../flows/flow-versions.js';
 import type { PgListener } from '../shared/pg-listener.js';
 import { INBOX_CHANNEL } from '../shared/wake-channels.js';
-import { createWakeSignal } from '../shared/wake-signal.js';
+import { createBatchLoop } from '../shared/batch-loop.js';
 import { blockedReason, stepContact, StepBlockedError, type ContactStepOutcome, type StepEnvironment } from './contact-step.js';
 import { tryLockContactForStep } from './contact-lock.js';
 import {
@@ -86,9 +86,6 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ component: 'step-engine' });
   const { batchSize, concurrency, idlePollMs } = deps.options;
-  const wake = createWakeSignal();
-  let stopping = false;
-  let loops: Array<Promise<void>> = [];
 
   async function environment(): Promise<Omit<StepEnvironment, 'now'>> {
     const settings = await deps.settings.current();
@@ -205,37 +202,17 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
     }
   }
 
-  async function loop(): Promise<void> {
-    while (!stopping) {
-      let report: BatchReport | undefined;
-      try {
-        report = await runBatch();
-      } catch (error) {
-        log.error({ err: error instanceof Error ? error.message : String(error) }, 'step batch failed; retrying');
-      }
-      if (stopping) return;
-      if (report && report.claimed >= batchSize) continue;
-      let sleepMs = report ? idlePollMs : 1_000;
-      if (report) {
-        const next = await nextInboxDue(deps.db, new Date(now())).catch(() => undefined);
-        if (next) sleepMs = Math.min(sleepMs, Math.max(0, next.getTime() - now()));
-      }
-      await wake.wait(sleepMs);
-    }
-  }
-
-  return {
-    async start() {
-      await deps.listener?.listen(INBOX_CHANNEL, () => wake.poke());
-      loops = Array.from({ length: concurrency }, () => loop());
-    },
-    poke: () => wake.poke(),
+  const loop = createBatchLoop({
+    name: 'step',
+    concurrency,
+    batchSize,
+    idlePollMs,
     runBatch,
-    running: () => loops.length > 0 && !stopping,
-    async stop() {
-      stopping = true;
-      for (let i = 0; i < concurrency; i += 1) wake.poke();
-      await Promise.all(loops);
-    },
-  };
+    nextDue: () => nextInboxDue(deps.db, new Date(now())),
+    ...(deps.listener ? { listen: (onNotify: () => void) => deps.listener!.listen(INBOX_CHANNEL, onNotify) } : {}),
+    now,
+    log,
+  });
+
+  return { ...loop, runBatch };
 }

@@ -56,8 +56,8 @@ export function googleFailure(service: string, error: unknown): ActionError {
 type GoogleApi = typeof import('googleapis')['google'];
 let googleApi: Promise<GoogleApi> | undefined;
 
-// googleapis adds ~70 MB to a process's memory once imported: load it when a flow first uses
-// Google, not in every process at start.
+// googleapis adds ~70 MB to a process's memory once imported: a process loads it only when Google
+// is configured, not in every deployment at start.
 function loadGoogleApi(): Promise<GoogleApi> {
   googleApi ??= import('googleapis').then((module) => module.google);
   return googleApi;
@@ -70,6 +70,9 @@ export function createGoogleClient(deps: { db: Knex; logger: Logger; options: Go
   const driveConfigured = hasAccount;
   const sheetsConfigured = hasAccount;
   const rootUrl = options.apiRootUrl ? `${options.apiRootUrl.replace(/\/+$/, '')}/` : undefined;
+  // Configured: load it now, in the background, so a flow's first Drive or Sheets call does not
+  // spend its lease importing the library.
+  if (hasAccount) void loadGoogleApi().catch(() => undefined);
 
   let auth: InstanceType<GoogleApi['auth']['JWT']> | undefined;
   function client(google: GoogleApi) {

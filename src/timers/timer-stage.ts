@@ -9,7 +9,7 @@ import { emptyStepWrites } from '../effects/step-writes.js';
 import type { FlowVersionStore } from '../flows/flow-versions.js';
 import type { PgListener } from '../shared/pg-listener.js';
 import { TIMERS_CHANNEL } from '../shared/wake-channels.js';
-import { createWakeSignal } from '../shared/wake-signal.js';
+import { createBatchLoop } from '../shared/batch-loop.js';
 import {
   claimDueTimerContacts,
   endHolds,
@@ -63,9 +63,6 @@ function emptyBatchWrites(): BatchWrites {
 export function createTimerStage(deps: TimerStageDeps): TimerStage {
   const now = deps.now ?? Date.now;
   const log = deps.logger.child({ component: 'timer-stage' });
-  const wake = createWakeSignal();
-  let stopping = false;
-  let loops: Array<Promise<void>> = [];
   const concurrency = Math.max(1, deps.options.concurrency ?? 1);
 
   async function environment(at: number): Promise<StepEnvironment> {
@@ -165,35 +162,17 @@ export function createTimerStage(deps: TimerStageDeps): TimerStage {
     return total;
   }
 
-  async function run(): Promise<void> {
-    while (!stopping) {
-      let report: TimerBatchReport | undefined;
-      try {
-        report = await runBatch();
-      } catch (error) {
-        log.error({ err: blockedReason(error) }, 'timer batch failed; retrying');
-      }
-      if (stopping) return;
-      if (report && report.claimed >= deps.options.batchSize) continue;
-      let sleepMs = report ? deps.options.idlePollMs : 1_000;
-      const next = await nextTimerDue(deps.db).catch(() => undefined);
-      if (next) sleepMs = Math.min(sleepMs, Math.max(0, next.getTime() - now()));
-      await wake.wait(sleepMs);
-    }
-  }
-
-  return {
-    async start() {
-      await deps.listener?.listen(TIMERS_CHANNEL, () => wake.poke());
-      loops = Array.from({ length: concurrency }, () => run());
-    },
-    poke: () => wake.poke(),
+  const loop = createBatchLoop({
+    name: 'timer',
+    concurrency,
+    batchSize: deps.options.batchSize,
+    idlePollMs: deps.options.idlePollMs,
     runBatch,
-    running: () => loops.length > 0 && !stopping,
-    async stop() {
-      stopping = true;
-      for (let i = 0; i < concurrency; i += 1) wake.poke();
-      await Promise.all(loops);
-    },
-  };
+    nextDue: () => nextTimerDue(deps.db),
+    ...(deps.listener ? { listen: (onNotify: () => void) => deps.listener!.listen(TIMERS_CHANNEL, onNotify) } : {}),
+    now,
+    log,
+  });
+
+  return { ...loop, runBatch };
 }

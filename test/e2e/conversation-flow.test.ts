@@ -216,7 +216,10 @@ describe('conversations end to end (SPEC §2)', function () {
     expect(edit.status).to.equal(200);
 
     await say(contact, 'PED-1');
-    expect((await replies(contact, 4))[3]).to.equal('Pedido PED-1 registrado.');
+    // The order is registered, then the chain goes back to the parent menu (greeting and menu).
+    const first = await replies(contact, 6);
+    expect(first[3]).to.equal('Pedido PED-1 registrado.');
+    expect(first[5]).to.equal(MENU);
 
     const newcomer = newContact();
     await say(newcomer, 'oi');
@@ -224,7 +227,9 @@ describe('conversations end to end (SPEC §2)', function () {
     await say(newcomer, '2');
     await replies(newcomer, 3);
     await say(newcomer, 'PED-2');
-    expect((await replies(newcomer, 4))[3]).to.equal('Chamado do pedido PED-2 aberto (versão nova).');
+    const second = await replies(newcomer, 6);
+    expect(second[3]).to.equal('Chamado do pedido PED-2 aberto (versão nova).');
+    expect(second[5]).to.equal(MENU);
 
     const versions = await service.testDb.db('user_conversations')
       .whereIn('contact_id', [contact.contactId, newcomer.contactId])
