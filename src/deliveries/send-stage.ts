@@ -8,6 +8,7 @@ import type { ServiceMetrics } from '../inspection/metrics.js';
 import type { Logger } from '../shared/logger.js';
 import type { PgListener } from '../shared/pg-listener.js';
 import { notifyWake, OUTBOX_CHANNEL } from '../shared/wake-channels.js';
+import { createWakeSignal } from '../shared/wake-signal.js';
 import { createOutboxRepository, type ClaimedReply, type ClaimResult, type OutcomeWrite } from './outbox-repository.js';
 import { decideOutcome } from './send-policy.js';
 
@@ -84,25 +85,9 @@ export function createSendStage(deps: SendStageDeps): SendStage {
   let recordDeadline = Number.POSITIVE_INFINITY;
 
   // Wake-up: a poke while the loop claims makes it claim again at once instead of sleeping.
-  let wakeRequested = false;
-  let wake: (() => void) | undefined;
-  const poke = () => {
-    wakeRequested = true;
-    wake?.();
-  };
-  function sleep(ms: number): Promise<void> {
-    if (wakeRequested || state !== 'running') return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        if (wake === done) wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      timer.unref();
-      wake = done;
-    });
-  }
+  const wake = createWakeSignal();
+  const poke = () => wake.poke();
+  const sleep = (ms: number): Promise<void> => (state === 'running' ? wake.wait(ms) : Promise.resolve());
 
   // Group commit of outcomes: everything that finishes while a batch is written goes in the next one.
   const outcomes = createBatcher<OutcomeWrite, boolean>((items) => outbox.recordOutcomes(items), {
@@ -185,11 +170,11 @@ export function createSendStage(deps: SendStageDeps): SendStage {
       const capacity = Math.min(claimBatch, concurrency - inFlight.size);
       if (capacity <= 0) {
         // Every slot is busy: the next finished call pokes.
-        wakeRequested = false;
+        wake.clear();
         await sleep(idlePollMs);
         continue;
       }
-      wakeRequested = false;
+      wake.clear();
       let claimed: ClaimResult;
       try {
         claimed = await outbox.claim(capacity, leaseMs);
@@ -198,7 +183,7 @@ export function createSendStage(deps: SendStageDeps): SendStage {
         claimFailures += 1;
         const retryInMs = Math.min(MAX_CLAIM_RETRY_MS, idlePollMs * 2 ** Math.min(claimFailures - 1, 6));
         log.warn({ err: errorText(error), retryInMs }, 'could not claim replies; trying again');
-        wakeRequested = false;
+        wake.clear();
         await sleep(retryInMs);
         continue;
       }
@@ -231,7 +216,7 @@ export function createSendStage(deps: SendStageDeps): SendStage {
     const deadline = now() + Math.max(0, graceMs);
     recordDeadline = deadline + ABORT_RECORD_MS;
     state = 'stopping';
-    wake?.();
+    wake.poke();
     // No call starts after this point: a claim still running releases what it took.
     await withTimeout(loopDone, deadline - now());
     // Calls that finish on their own, with their outcome writes, until the grace time runs out.
@@ -256,7 +241,7 @@ export function createSendStage(deps: SendStageDeps): SendStage {
         log.warn({ err: errorText(error), pollMs: idlePollMs }, 'cannot LISTEN for new replies; polling until the listener reconnects');
       }
       state = 'running';
-      wakeRequested = true;
+      wake.poke();
       loopDone = loop().catch((error: unknown) => {
         log.error({ err: errorText(error) }, 'send loop crashed');
         if (state === 'running') state = 'stopped';

@@ -1,4 +1,5 @@
 import type { EffectKind } from './effect-registry.js';
+import { actionRunOf } from './step-writes.js';
 
 /**
  * SPEC §8: one action of a flow message, its templates filled in. The conversation waits in the
@@ -10,17 +11,8 @@ export const actionRequestedEffect: EffectKind<'action_requested'> = {
   retry: 'network errors, 5xx and 429: backoff (ACTION_RETRY_BASE_MS doubling, ACTION_MAX_ATTEMPTS); 401: one re-authentication',
   failures: 'GET /api/actions?status=failed, POST /api/actions/:id/retry',
   collect(effect, context, writes) {
-    writes.actionRuns.push({
-      conversation: context.conversation,
-      contactId: context.contact.id,
-      ticketId: context.contact.ticketId,
-      contactName: context.contact.name || null,
-      contactNumber: context.contact.number || null,
-      flowMessageId: effect.messageId,
-      index: effect.index,
-      type: effect.action.type,
-      action: { ...effect.action },
-      fed: false,
-    });
+    writes.actionRuns.push(
+      actionRunOf(context, { flowMessageId: effect.messageId, index: effect.index, type: effect.action.type, action: { ...effect.action }, fed: false }),
+    );
   },
 };

@@ -1,5 +1,6 @@
 import { displayNameOf } from '../../machines/index.js';
 import type { EffectKind } from './effect-registry.js';
+import { actionRunOf } from './step-writes.js';
 
 /** The action_runs type of a received file's download. */
 export const FILE_DOWNLOAD_TYPE = 'file.download';
@@ -25,18 +26,15 @@ export const fileReceivedEffect: EffectKind<'file_received'> = {
     // SPEC §8: the file is downloaded from mediaUrl after the step commits; nothing waits for it
     // but the contact's later actions (one run at a time per contact, in order).
     if (effect.file.url) {
-      writes.actionRuns.push({
-        conversation: context.conversation,
-        contactId: context.contact.id,
-        ticketId: context.contact.ticketId,
-        contactName: context.contact.name || null,
-        contactNumber: context.contact.number || null,
-        flowMessageId: effect.messageId,
-        index: 0,
-        type: FILE_DOWNLOAD_TYPE,
-        action: { type: FILE_DOWNLOAD_TYPE, message_history_id: context.inputRowId, url: effect.file.url },
-        fed: true,
-      });
+      writes.actionRuns.push(
+        actionRunOf(context, {
+          flowMessageId: effect.messageId,
+          index: 0,
+          type: FILE_DOWNLOAD_TYPE,
+          action: { type: FILE_DOWNLOAD_TYPE, message_history_id: context.inputRowId, url: effect.file.url },
+          fed: true,
+        }),
+      );
     }
   },
 };

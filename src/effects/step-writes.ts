@@ -55,6 +55,24 @@ export interface ActionRunRow {
   readonly fed: boolean;
 }
 
+/** The action_runs row of one action of a step's conversation (an action, or a file download). */
+export function actionRunOf(
+  step: {
+    readonly conversation: ConversationRef;
+    readonly contact: { readonly id: number; readonly name: string; readonly number: string; readonly ticketId: number | null };
+  },
+  run: Pick<ActionRunRow, 'flowMessageId' | 'index' | 'type' | 'action' | 'fed'>,
+): ActionRunRow {
+  return {
+    conversation: step.conversation,
+    contactId: step.contact.id,
+    ticketId: step.contact.ticketId,
+    contactName: step.contact.name || null,
+    contactNumber: step.contact.number || null,
+    ...run,
+  };
+}
+
 /** A durable timer (src/timers/, ADR 0007): its event is fed to the conversation when due. */
 export interface TimerRow {
   readonly conversation: ConversationRef;

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { drive_v3, sheets_v4 } from 'googleapis';
 import type { Knex } from 'knex';
 import { ActionError, httpFailure, networkFailure, notConfigured } from '../actions/action-errors.js';
+import type { Config } from '../config.js';
 import type { Logger } from '../shared/logger.js';
 import type { StoredFile } from './pontta-client.js';
 
@@ -11,15 +12,7 @@ import type { StoredFile } from './pontta-client.js';
 // request interceptor rewrites it (GOOGLE_TOKEN_URI), and a JWT without scopes sends no
 // Authorization at all.
 
-export interface GoogleOptions {
-  readonly clientEmail: string | undefined;
-  readonly privateKey: string | undefined;
-  readonly tokenUri: string | undefined;
-  readonly apiRootUrl: string | undefined;
-  readonly sheetId: string | undefined;
-  readonly driveFolderId: string | undefined;
-  readonly timeoutMs: number;
-}
+export type GoogleOptions = Config['google'] & { readonly timeoutMs: number };
 
 export interface GoogleClient {
   readonly driveConfigured: boolean;

@@ -6,12 +6,17 @@ export interface WakeSignal {
   poke(): void;
   /** Resolves on the next poke (or at once if one came since the last wait), or after `ms`. */
   wait(ms: number): Promise<void>;
+  /** Forgets a poke that came meanwhile: the work it announced is about to be looked at anyway. */
+  clear(): void;
 }
 
 export function createWakeSignal(): WakeSignal {
   let poked = false;
   let waiters: Array<() => void> = [];
   return {
+    clear() {
+      poked = false;
+    },
     poke() {
       poked = true;
       const woken = waiters;
