@@ -10,7 +10,7 @@ import {
   type StepResult,
 } from '../../machines/index.js';
 import { actionResultEventOf } from '../actions/action-results.js';
-import { collectEffect, collectStepEffects } from '../effects/effect-registry.js';
+import { collectEffect, collectStepEffects, type StepRecord } from '../effects/effect-registry.js';
 import type { MaskOptions } from '../inspection/inspection-frames.js';
 import type { ConversationRef } from '../effects/step-writes.js';
 import type { FlowVersion } from '../flows/flow-versions.js';
@@ -131,6 +131,33 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
     return [{ change, version, snapshot: null }, step];
   };
 
+  /** Records one step of `current` (its effects, its new snapshot); true when it completed. */
+  const recordStep = (current: Running, step: StepResult, input: StepRecord['input'], inputRowId: number, started: boolean): boolean => {
+    clock.beginStep();
+    const context = {
+      conversation: current.change.ref,
+      contact,
+      inputRowId,
+      replyClock: clock,
+      now: env.now,
+      handoffResumeMs: env.handoffResumeMs,
+      inspection: env.inspection,
+    };
+    for (const effect of step.effects) collectEffect(effect, context, writes);
+    const { flowId, flow } = current.version;
+    collectStepEffects({ input, snapshot: step.snapshot, flowId, machineConfig: flow.config, started }, context, writes);
+    current.change.progress = {
+      state: step.snapshot,
+      subflowId: step.position?.subflowId ?? null,
+      messageId: step.position?.messageId ?? null,
+      variables: step.variables,
+    };
+    current.snapshot = step.snapshot;
+    // The contact's next input starts a new conversation (SPEC §2 rule 5).
+    if (step.done) current.change.endReason = 'completed';
+    return step.done;
+  };
+
   const waitsOnActions = () => running !== null && pendingActionOf((running.snapshot as { value?: unknown } | null)?.value) !== null;
   if (running !== null) {
     const current: Running = running;
@@ -139,20 +166,7 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
       // Input-like: the step's time and business hours, for guards on the states it enters.
       const event = { ...actionResultEventOf(result), at: env.now, cooldownMs: env.cooldownMs, businessHours: env.businessHours ?? null };
       const step = resumeWithActionResult(current.version.flow, current.snapshot, event);
-      clock.beginStep();
-      const context = { conversation: current.change.ref, contact, inputRowId: 0, replyClock: clock, inspection: env.inspection };
-      for (const effect of step.effects) collectEffect(effect, context, writes);
-      const { flowId, flow } = current.version;
-      collectStepEffects({ input: event, snapshot: step.snapshot, flowId, machineConfig: flow.config, started: false }, context, writes);
-      current.change.progress = {
-        state: step.snapshot,
-        subflowId: step.position?.subflowId ?? null,
-        messageId: step.position?.messageId ?? null,
-        variables: step.variables,
-      };
-      current.snapshot = step.snapshot;
-      if (step.done) {
-        current.change.endReason = 'completed';
+      if (recordStep(current, step, event, 0, false)) {
         running = null;
         break;
       }
@@ -182,32 +196,9 @@ export async function stepContact(state: ContactState, env: StepEnvironment, wri
       }
     }
     const current: Running = running;
-    clock.beginStep();
-    const context = {
-      conversation: current.change.ref,
-      contact,
-      inputRowId: item.fileRowId ?? item.rowIds[0] ?? 0,
-      replyClock: clock,
-      now: env.now,
-      handoffResumeMs: env.handoffResumeMs,
-      inspection: env.inspection,
-    };
-    for (const effect of step.effects) collectEffect(effect, context, writes);
-    const { flowId, flow } = current.version;
-    collectStepEffects({ input: item.input, snapshot: step.snapshot, flowId, machineConfig: flow.config, started }, context, writes);
-    current.change.progress = {
-      state: step.snapshot,
-      subflowId: step.position?.subflowId ?? null,
-      messageId: step.position?.messageId ?? null,
-      variables: step.variables,
-    };
-    current.snapshot = step.snapshot;
+    const done = recordStep(current, step, item.input, item.fileRowId ?? item.rowIds[0] ?? 0, started);
     for (const rowId of item.rowIds) writes.processed.push({ rowId, conversation: current.change.ref, acceptedAt: acceptedAt.get(rowId) });
-    // The contact's next input starts a new conversation (SPEC §2 rule 5).
-    if (step.done) {
-      current.change.endReason = 'completed';
-      running = null;
-    }
+    if (done) running = null;
   }
   return { kind: 'processed', inputs: inbox.length, replies: writes.outbox.length - repliesBefore };
 }
