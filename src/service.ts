@@ -13,6 +13,7 @@ import { seedDemoFlowIfEmpty } from './flows/demo-flow.js';
 import { createHttpApp } from './http/app.js';
 import { createAdminRouter } from './http/routes/admin-router.js';
 import { createWebhookRouter } from './http/routes/webhook-routes.js';
+import { createIntakePriority, noIntakePriority } from './shared/intake-priority.js';
 import { createIntakeService } from './conversations/intake-service.js';
 import { createStepEngine, type StepEngine } from './conversations/step-engine.js';
 import { createSendStage, sendLeaseMs, type SendStage } from './deliveries/send-stage.js';
@@ -115,6 +116,8 @@ export async function startService(baseConfig: Config, options: StartOptions = {
     let sendStage: SendStage | undefined;
     let actions: ActionExecutor | undefined;
     let timerStage: TimerStage | undefined;
+    // One thread takes webhooks and steps conversations only in ROLE=both: there, webhooks first.
+    const priority = config.role === 'both' ? createIntakePriority() : noIntakePriority;
     if (config.role !== 'web') {
       const listener = createPgListener(databaseUrl, logger.child({ component: 'pg-listener' }));
       cleanups.push(() => listener.close());
@@ -148,6 +151,7 @@ export async function startService(baseConfig: Config, options: StartOptions = {
         onReplies: () => stage.poke(),
         onActions: () => actions?.poke(),
         inspection,
+        priority,
         onCommitted: (writes) => {
           recordCommittedSteps(metrics, writes.processed, Date.now());
           inspection.publish(writes);
@@ -190,6 +194,7 @@ export async function startService(baseConfig: Config, options: StartOptions = {
         // Timer steps are lighter than input steps (no inbox): bigger batches (bench/README.md).
         options: { batchSize: config.worker.stepBatchSize * 4, concurrency: config.worker.stepConcurrency, idlePollMs: config.worker.pollIntervalMs },
         onReplies: () => stage.poke(),
+        priority,
       });
       await sendStage.start();
       await engine.start();
@@ -226,7 +231,11 @@ export async function startService(baseConfig: Config, options: StartOptions = {
       const handle = app.callback();
       let draining = false;
       const server = await listen(
-        (request, response) => (draining ? refuseWhileDraining(response) : handle(request, response)),
+        (request, response) => {
+          if (draining) return refuseWhileDraining(response);
+          if (request.method === 'POST' && request.url?.startsWith('/webhook')) response.once('close', priority.begin());
+          return handle(request, response);
+        },
         config.port,
         config.host,
       );

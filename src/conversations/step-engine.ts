@@ -4,6 +4,8 @@ import type { FlowVersion, FlowVersionStore } from '../flows/flow-versions.js';
 import type { PgListener } from '../shared/pg-listener.js';
 import { INBOX_CHANNEL } from '../shared/wake-channels.js';
 import { createBatchLoop } from '../shared/batch-loop.js';
+import { cpuSlices } from '../shared/cpu-slices.js';
+import type { IntakePriority } from '../shared/intake-priority.js';
 import { blockedReason, stepContact, StepBlockedError, type ContactStepOutcome, type StepEnvironment } from './contact-step.js';
 import { tryLockContactForStep } from './contact-lock.js';
 import {
@@ -39,7 +41,8 @@ export interface StepEngineDeps extends Pick<CoreDeps, 'db' | 'logger' | 'settin
   /** Each write set that committed, after its COMMIT (inspection frames, metrics). Must not throw. */
   readonly onCommitted?: (writes: BatchWrites) => void;
   /** epoch ms; tests may pin it */
-  readonly now?: () => number;
+  readonly now?: () => number;  /** Webhooks first in a process that also takes them (ADR 0009). */
+  readonly priority?: IntakePriority;
 }
 
 export type StepOutcome = ContactStepOutcome | { readonly kind: 'failed'; readonly error: string };
@@ -120,7 +123,9 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
   /** Steps each contact into its own write set; a failing contact becomes a failure record. */
   async function stepAll(states: readonly ContactState[], base: Omit<StepEnvironment, 'now'>, writes: BatchWrites, outcomes: Map<number, StepOutcome>) {
     const env: StepEnvironment = { ...base, now: now() };
+    const slices = cpuSlices();
     for (const state of states) {
+      await slices.next();
       const own = emptyBatchWrites();
       try {
         const outcome = await stepContact(state, env, own);
@@ -212,6 +217,7 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
     ...(deps.listener ? { listen: (onNotify: () => void) => deps.listener!.listen(INBOX_CHANNEL, onNotify) } : {}),
     now,
     log,
+    ...(deps.priority ? { priority: deps.priority } : {}),
   });
 
   return { ...loop, runBatch };

@@ -8,6 +8,7 @@ import type { ServiceMetrics } from '../inspection/metrics.js';
 import type { Logger } from '../shared/logger.js';
 import type { PgListener } from '../shared/pg-listener.js';
 import { notifyWake, OUTBOX_CHANNEL } from '../shared/wake-channels.js';
+import { cpuSlices } from '../shared/cpu-slices.js';
 import { createWakeSignal } from '../shared/wake-signal.js';
 import { createOutboxRepository, type ClaimedReply, type ClaimResult, type OutcomeWrite } from './outbox-repository.js';
 import { decideOutcome } from './send-policy.js';
@@ -192,7 +193,11 @@ export function createSendStage(deps: SendStageDeps): SendStage {
         if (claimed.replies.length > 0) await release(claimed.replies);
         return;
       }
-      for (const reply of claimed.replies) dispatch(reply);
+      const slices = cpuSlices();
+      for (const reply of claimed.replies) {
+        await slices.next();
+        dispatch(reply);
+      }
       for (const reply of claimed.givenUp) {
         deps.metrics?.deliveries.inc({ result: 'given_up' });
         log.error(

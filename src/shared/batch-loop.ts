@@ -1,3 +1,4 @@
+import type { IntakePriority } from './intake-priority.js';
 import type { Logger } from './logger.js';
 import { createWakeSignal } from './wake-signal.js';
 
@@ -17,6 +18,8 @@ export interface BatchLoopOptions {
   listen?(onNotify: () => void): Promise<void>;
   readonly now: () => number;
   readonly log: Logger;
+  /** Webhooks first (ADR 0009): absent, batches run as soon as the loop is ready. */
+  readonly priority?: IntakePriority;
 }
 
 export interface BatchLoop {
@@ -42,7 +45,7 @@ export function createBatchLoop(options: BatchLoopOptions): BatchLoop {
     while (!stopping) {
       let report: { readonly claimed: number } | undefined;
       try {
-        report = await options.runBatch();
+        report = await (options.priority ? options.priority.run(options.runBatch) : options.runBatch());
       } catch (error) {
         options.log.error({ err: error instanceof Error ? error.message : String(error) }, `${options.name} batch failed; retrying`);
       }

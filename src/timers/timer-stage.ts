@@ -10,6 +10,7 @@ import type { FlowVersionStore } from '../flows/flow-versions.js';
 import type { PgListener } from '../shared/pg-listener.js';
 import { TIMERS_CHANNEL } from '../shared/wake-channels.js';
 import { createBatchLoop } from '../shared/batch-loop.js';
+import type { IntakePriority } from '../shared/intake-priority.js';
 import {
   claimDueTimerContacts,
   endHolds,
@@ -36,7 +37,8 @@ export interface TimerStageDeps extends Pick<CoreDeps, 'db' | 'logger' | 'settin
   readonly options: TimerStageOptions;
   /** Called after a batch that queued replies committed (the send stage's poke). */
   readonly onReplies?: () => void;
-  readonly now?: () => number;
+  readonly now?: () => number;  /** Webhooks first in a process that also takes them (ADR 0009). */
+  readonly priority?: IntakePriority;
 }
 
 export interface TimerBatchReport {
@@ -172,6 +174,7 @@ export function createTimerStage(deps: TimerStageDeps): TimerStage {
     ...(deps.listener ? { listen: (onNotify: () => void) => deps.listener!.listen(TIMERS_CHANNEL, onNotify) } : {}),
     now,
     log,
+    ...(deps.priority ? { priority: deps.priority } : {}),
   });
 
   return { ...loop, runBatch };

@@ -9,12 +9,13 @@ const acceptableRequestId = /^[A-Za-z0-9._:-]{1,128}$/;
 
 interface RequestState {
   requestId?: string;
-  logger?: Logger;
+  /** Made on first use: a pino child costs more than the rest of a webhook's logging. */
+  logger?: () => Logger;
 }
 
 /** The per-request child logger (falls back to the given logger outside the middleware). */
 export function requestLogger(ctx: Context, fallback: Logger): Logger {
-  return (ctx.state as RequestState).logger ?? fallback;
+  return (ctx.state as RequestState).logger?.() ?? fallback;
 }
 
 export function requestIdOf(ctx: Context): string | undefined {
@@ -30,18 +31,19 @@ export function requestContext(logger: Logger): Middleware {
     const started = process.hrtime.bigint();
     const incoming = ctx.get(REQUEST_ID_HEADER);
     const requestId = acceptableRequestId.test(incoming) ? incoming : randomUUID();
-    const child = logger.child({ requestId });
+    let child: Logger | undefined;
+    const childLogger = () => (child ??= logger.child({ requestId }));
     const state = ctx.state as RequestState;
     state.requestId = requestId;
-    state.logger = child;
+    state.logger = childLogger;
     ctx.set(REQUEST_ID_HEADER, requestId);
     try {
       await next();
     } finally {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       const line = { method: ctx.method, path: ctx.path, status: ctx.status, durationMs: Math.round(durationMs * 10) / 10 };
-      if (ctx.status >= 500) child.warn(line, 'request failed');
-      else child.info(line, 'request');
+      if (ctx.status >= 500) childLogger().warn(line, 'request failed');
+      else if (logger.isLevelEnabled('info')) childLogger().info(line, 'request');
     }
   };
 }

@@ -1,0 +1,119 @@
+// Intake first (ADR 0009). GOSAC waits for our answer to every webhook, while a reply can come a
+// moment later; in a process that both takes webhooks and steps conversations, both share one
+// JavaScript thread. So while webhooks pile up, background batches take turns: one at a time,
+// and after a batch of n inputs the next one waits until n × `webhooksPerInput` more webhooks
+// were answered (at most `maxWaitMs`). Stepping an input and sending its reply cost a few
+// webhooks' worth of CPU, so webhooks get most of the thread during a flood, and the replies
+// catch up after it. Without a pile-up batches run at once: the rule never leaves the thread idle.
+//
+// "Piling up" is the number of webhooks waiting for an answer, averaged over the last
+// `averageMs`: answers leave in groups (one group commit answers dozens), so the count itself
+// swings from dozens to none many times a second, and conversations at full speed send their
+// webhooks in bursts (a batch of replies brings a batch of answers) that are not a flood.
+
+export interface IntakePriority {
+  /** A webhook request arrived; call the returned function once it is answered (twice is harmless). */
+  begin(): () => void;
+  /** Runs a background batch now, or, while webhooks pile up, at its turn; `claimed` is its size. */
+  run<T extends { readonly claimed: number }>(batch: () => Promise<T>): Promise<T>;
+}
+
+export interface IntakePriorityOptions {
+  /** Average number of webhooks waiting for an answer from which intake is falling behind. */
+  readonly congestedAt: number;
+  /** Time constant of that average. */
+  readonly averageMs: number;
+  /** Webhooks answered per input a batch took, before the next batch's turn while congested. */
+  readonly webhooksPerInput: number;
+  /** Longest wait for a turn, so replies never stop for long during a flood. */
+  readonly maxWaitMs: number;
+}
+
+// 16 webhooks waiting on average is ~3,000 webhooks/s at the 5 ms a webhook takes when the
+// thread is free (Little's law), or a thread so busy that each waits 50 ms at 300/s: a flood,
+// not a busy hour (300 conversations at full speed average ~9). A step and its reply cost about
+// three webhooks of CPU (bench/README.md): 20 webhooks per input leaves webhooks ~85 % of it.
+export const INTAKE_PRIORITY: IntakePriorityOptions = { congestedAt: 16, averageMs: 100, webhooksPerInput: 20, maxWaitMs: 1_000 };
+
+/** For processes that take no webhooks (ROLE=worker): batches always run at once. */
+export const noIntakePriority: IntakePriority = {
+  begin: () => () => {},
+  run: (batch) => batch(),
+};
+
+export function createIntakePriority(options: IntakePriorityOptions = INTAKE_PRIORITY, now: () => number = () => performance.now()): IntakePriority {
+  let waiting = 0;
+  // Time-weighted moving average of `waiting`, brought up to date at every change and check.
+  let average = 0;
+  let averagedAt = now();
+  let turnTaken = false;
+  /** Webhooks still to answer before the next turn while congested. */
+  let debt = 0;
+  let lastTurnEnded = Number.NEGATIVE_INFINITY;
+  let listeners: Array<() => void> = [];
+
+  function updateAverage(): number {
+    const at = now();
+    const weight = Math.exp(-(at - averagedAt) / options.averageMs);
+    average = average * weight + waiting * (1 - weight);
+    averagedAt = at;
+    return average;
+  }
+  const congested = () => updateAverage() >= options.congestedAt;
+
+  function changed(): void {
+    const woken = listeners;
+    listeners = [];
+    for (const wake of woken) wake();
+  }
+
+  /** Until something changes (a debt paid, congestion over, a turn ended) or `ms` pass. */
+  function nextChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(1, ms));
+      function done() {
+        clearTimeout(timer);
+        listeners = listeners.filter((listener) => listener !== done);
+        resolve();
+      }
+      listeners.push(done);
+    });
+  }
+
+  return {
+    begin() {
+      updateAverage();
+      waiting += 1;
+      let ended = false;
+      return () => {
+        if (ended) return;
+        ended = true;
+        updateAverage();
+        waiting -= 1;
+        if (debt > 0) debt -= 1;
+        if (listeners.length > 0 && (debt === 0 || !congested())) changed();
+      };
+    },
+    async run(batch) {
+      for (;;) {
+        if (!congested()) return batch();
+        const waitedOut = now() - lastTurnEnded >= options.maxWaitMs;
+        if (!turnTaken && (debt === 0 || waitedOut)) break;
+        // Congestion that ends while nobody answers is seen at the latest a time constant later.
+        await nextChange(Math.min(options.averageMs, turnTaken ? options.maxWaitMs : lastTurnEnded + options.maxWaitMs - now()));
+      }
+      turnTaken = true;
+      let claimed = 0;
+      try {
+        const report = await batch();
+        claimed = report.claimed;
+        return report;
+      } finally {
+        debt = claimed * options.webhooksPerInput;
+        lastTurnEnded = now();
+        turnTaken = false;
+        changed();
+      }
+    },
+  };
+}
