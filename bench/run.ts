@@ -16,6 +16,7 @@ import {
 } from './conversation-step.bench.js';
 import { summariseProfiles } from './cpu-profile.js';
 import { runInspectionBench, runPageBench, type InspectionBenchResult } from './inspection.bench.js';
+import { runGosacClientBench } from './gosac-client.bench.js';
 import { runMachineCostBench } from './machine-costs.bench.js';
 import { runFileStreamBench } from './file-stream.bench.js';
 import { runPgbench } from './pgbench.bench.js';
@@ -42,7 +43,7 @@ const inspectViewers = numberFrom('BENCH_INSPECT_VIEWERS', 10);
 const STEP_MAX_SECONDS = 60;
 
 // Row names for BENCH_ONLY, in the order they run.
-const NAMES = ['machine', 'pgbench', 'intake', 'intake-both', 'latency', 'steps', 'gosac', 'paced', 'paced-gosac', 'steps2', 'inspect', 'timers', 'files'] as const;
+const NAMES = ['machine', 'client', 'pgbench', 'intake', 'intake-both', 'latency', 'steps', 'gosac', 'paced', 'paced-gosac', 'steps2', 'inspect', 'timers', 'files'] as const;
 const timerConversations = numberFrom('BENCH_TIMER_CONVERSATIONS', 10_000);
 const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
 for (const name of only) {
@@ -118,6 +119,13 @@ try {
     const costs = runMachineCostBench();
     row('compile a flow (pure `machines/`)', `${costs.messages} messages, median of ${costs.compileRuns}`, `${fixed(1000 / costs.compileMedianMs, 0)} compiles/s`, 'one run', `${fixed(costs.compileMedianMs, 2)} ms`, '–');
     row('one transition (restore → transition → persist, pure)', `same flow, median of ${costs.stepRuns}`, `${fixed(1e6 / costs.stepMedianUs, 0)} steps/s`, 'one run', `${fixed(costs.stepMedianUs / 1000, 3)} ms`, '–');
+  });
+  if (wanted('client')) await guarded('client', async () => {
+    log('HTTP client cost per reply');
+    const cost = await runGosacClientBench();
+    const load = `${cost.calls} POSTs to a local server, 64 in flight, keep-alive; CPU of client + server, median of 5 rounds`;
+    row('one GOSAC call through got', load, `${fixed(1e6 / cost.gotUs, 0)} calls/s of CPU`, 'one run', `${fixed(cost.gotUs, 0)} µs CPU`, '–');
+    row('one GOSAC call through the JSON poster (what the send stage uses)', load, `${fixed(1e6 / cost.posterUs, 0)} calls/s of CPU (${fixed(cost.gotUs / cost.posterUs, 1)} × less CPU than got)`, 'one run', `${fixed(cost.posterUs, 0)} µs CPU`, '–');
   });
   if (wanted('pgbench')) await guarded('pgbench', async () => {
     log(`pgbench: ${pgbenchClients} clients, ${pgbenchSeconds} s`);

@@ -1,6 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
-import got, { RequestError } from 'got';
+import { createJsonPoster, JsonPostError } from './json-post.js';
 import { parseRetryAfter } from '../deliveries/send-policy.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -58,51 +56,38 @@ const definiteErrorCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'E
 
 /**
  * Whether GOSAC may have the request although we got no answer. Only a request written out in
- * full (got's `timings.upload`: the request's 'finish') can have been acted on; a connection that
- * was refused or never resolved sent nothing.
+ * full (its 'finish') can have been acted on; a connection that was refused or never resolved
+ * sent nothing.
  */
 function mayHaveReachedGosac(error: unknown): boolean {
-  if (!(error instanceof RequestError)) return true;
+  if (!(error instanceof JsonPostError)) return true;
   if (definiteErrorCodes.has(error.code)) return false;
-  return error.timings?.upload !== undefined;
+  return error.requestSent;
 }
 
 export function createGosacClient(options: GosacClientOptions): GosacClient {
   const { baseUrl, authorizationKey, integration, logger } = options;
   const live = Boolean(authorizationKey && baseUrl);
   const log = logger.child({ component: 'gosac' });
-  // Many replies in flight at once reuse their connections instead of opening one per call.
-  const maxSockets = options.maxSockets ?? defaultMaxSockets;
-  const agent = {
-    http: new http.Agent({ keepAlive: true, maxSockets }),
-    https: new https.Agent({ keepAlive: true, maxSockets }),
+  const headers: Record<string, string> = {
+    Authorization: authorizationKey ?? '',
+    'Content-Type': 'application/json',
   };
+  if (integration) headers['INTEGRATION'] = integration;
+  // Many replies in flight at once reuse their connections instead of opening one per call. No
+  // retries and no redirects here: the send stage owns retries (ordered, persisted, with backoff).
+  const poster = createJsonPoster({ headers, timeoutMs: options.timeoutMs, maxSockets: options.maxSockets ?? defaultMaxSockets });
 
   async function post(url: string, json: Record<string, unknown>, signal?: AbortSignal): Promise<SendOutcome> {
-    const headers: Record<string, string> = {
-      Authorization: authorizationKey ?? '',
-      'Content-Type': 'application/json',
-    };
-    if (integration) headers['INTEGRATION'] = integration;
     // The headers carry the key: the logger redacts `headers.Authorization` (a test checks it).
     log.trace({ url, headers }, 'calling GOSAC');
     const started = Date.now();
     try {
-      const response = await got.post(url, {
-        body: JSON.stringify(json),
-        headers,
-        agent,
-        // The send stage owns retries (ordered, persisted, with backoff); got must not add its own.
-        retry: { limit: 0 },
-        timeout: { request: options.timeoutMs },
-        throwHttpErrors: false,
-        followRedirect: false,
-        ...(signal ? { signal } : {}),
-      });
-      const status = response.statusCode;
+      const response = await poster.post(url, json, { signal });
+      const status = response.status;
       log.debug({ url, status, ms: Date.now() - started }, 'GOSAC answered');
       if (status >= 200 && status < 300) return { ok: true, dryRun: false };
-      const error = `GOSAC answered ${status}: ${String(response.body).slice(0, maxErrorBodyLength)}`;
+      const error = `GOSAC answered ${status}: ${response.body.slice(0, maxErrorBodyLength)}`;
       if (status >= 500 || retryableStatuses.has(status)) {
         const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
         return retryAfterMs === undefined
@@ -114,7 +99,7 @@ export function createGosacClient(options: GosacClientOptions): GosacClient {
       // Timeouts, refused or reset connections, DNS failures: the message may not have reached
       // GOSAC, so trying again is the only way to get it there; `uncertain` says whether it may
       // have reached GOSAC all the same (then the send stage repeats it once at most).
-      const code = error instanceof RequestError ? error.code : undefined;
+      const code = error instanceof JsonPostError ? error.code : undefined;
       const message = error instanceof Error ? error.message : String(error);
       log.debug({ url, code, ms: Date.now() - started }, 'GOSAC call failed');
       return {
