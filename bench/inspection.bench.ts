@@ -80,6 +80,8 @@ export interface PageBenchResult {
 
 /** The page against a service with one live conversation on the bench's ten-question flow. */
 export async function runPageBench(): Promise<PageBenchResult> {
+  // First, so that a missing browser leaves no service process behind.
+  const browser = await launchChromium();
   const database = await createBenchDatabase();
   const sink = await startGosacSink();
   const service = await startServiceProcess({
@@ -88,8 +90,10 @@ export async function runPageBench(): Promise<PageBenchResult> {
     GOSAC_AUTHORIZATION_KEY: 'INTEGRATION bench',
     DEBOUNCE_TIME: '0',
     MESSAGE_COOLDOWN: '0',
+  }).catch(async (error: unknown) => {
+    await Promise.allSettled([browser.close(), sink.close(), database.drop()]);
+    throw error;
   });
-  const browser = await launchChromium();
   try {
     await createQuestionFlow(service.url);
     const reply = sink.nextMessageFor(700_001);

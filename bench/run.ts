@@ -29,7 +29,7 @@ const numberFrom = (name: string, fallback: number) => {
   return value;
 };
 const contacts = numberFrom('BENCH_CONTACTS', 300);
-const stepsPerContact = numberFrom('BENCH_STEPS', 3);
+const stepsPerContact = numberFrom('BENCH_STEPS', 10);
 const repeat = Math.max(1, numberFrom('BENCH_REPEAT', 3));
 const gosacLatencyMs = numberFrom('BENCH_GOSAC_LATENCY_MS', 300);
 const pacedSeconds = numberFrom('BENCH_PACED_SECONDS', 10);

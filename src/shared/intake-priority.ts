@@ -7,9 +7,14 @@
 // catch up after it. Without a pile-up batches run at once: the rule never leaves the thread idle.
 //
 // "Piling up" is the number of webhooks waiting for an answer, averaged over the last
-// `averageMs`: answers leave in groups (one group commit answers dozens), so the count itself
-// swings from dozens to none many times a second, and conversations at full speed send their
-// webhooks in bursts (a batch of replies brings a batch of answers) that are not a flood.
+// `averageMs` (answers leave in groups: one group commit answers dozens, so the count itself
+// swings from dozens to none many times a second; and conversations at full speed send their
+// webhooks in bursts, a batch of replies bringing a batch of answers, which is not a flood),
+// while the thread is busy (`busyAt` of the last window): webhooks that wait on a slow disk
+// would not be answered sooner by holding the batches back. The flood is over once both are
+// below half their thresholds.
+
+import { performance } from 'node:perf_hooks';
 
 export interface IntakePriority {
   /** A webhook request arrived; call the returned function once it is answered (twice is harmless). */
@@ -21,8 +26,10 @@ export interface IntakePriority {
 export interface IntakePriorityOptions {
   /** Average number of webhooks waiting for an answer from which intake is falling behind. */
   readonly congestedAt: number;
-  /** Time constant of that average. */
+  /** Time constant of that average, and the window the thread's busyness is measured over. */
   readonly averageMs: number;
+  /** Share of a window the event loop spent running code, from which the thread counts as busy. */
+  readonly busyAt: number;
   /** Webhooks answered per input a batch took, before the next batch's turn while congested. */
   readonly webhooksPerInput: number;
   /** Longest wait for a turn, so replies never stop for long during a flood. */
@@ -31,9 +38,24 @@ export interface IntakePriorityOptions {
 
 // 16 webhooks waiting on average is ~3,000 webhooks/s at the 5 ms a webhook takes when the
 // thread is free (Little's law), or a thread so busy that each waits 50 ms at 300/s: a flood,
-// not a busy hour (300 conversations at full speed average ~9). A step and its reply cost about
-// three webhooks of CPU (bench/README.md): 20 webhooks per input leaves webhooks ~85 % of it.
-export const INTAKE_PRIORITY: IntakePriorityOptions = { congestedAt: 16, averageMs: 100, webhooksPerInput: 20, maxWaitMs: 1_000 };
+// not a busy hour (300 conversations at full speed average ~9). Intake alone at its ceiling
+// keeps the loop ~90 % busy, so 0.8 holds the rule through a flood. A step and its reply cost
+// about three webhooks of CPU (bench/README.md): 20 webhooks per input leaves webhooks ~85 % of it.
+export const INTAKE_PRIORITY: IntakePriorityOptions = { congestedAt: 16, averageMs: 100, busyAt: 0.8, webhooksPerInput: 20, maxWaitMs: 1_000 };
+
+/** The event loop's utilisation over the last completed window of `windowMs`, from node's own counters. */
+export function eventLoopBusyness(windowMs: number): () => number {
+  let mark = performance.eventLoopUtilization();
+  let last = 0;
+  return () => {
+    const delta = performance.eventLoopUtilization(mark);
+    if (delta.idle + delta.active >= windowMs) {
+      last = delta.utilization;
+      mark = performance.eventLoopUtilization();
+    }
+    return last;
+  };
+}
 
 /** For processes that take no webhooks (ROLE=worker): batches always run at once. */
 export const noIntakePriority: IntakePriority = {
@@ -41,7 +63,11 @@ export const noIntakePriority: IntakePriority = {
   run: (batch) => batch(),
 };
 
-export function createIntakePriority(options: IntakePriorityOptions = INTAKE_PRIORITY, now: () => number = () => performance.now()): IntakePriority {
+export function createIntakePriority(
+  options: IntakePriorityOptions = INTAKE_PRIORITY,
+  now: () => number = () => performance.now(),
+  busyness: () => number = eventLoopBusyness(options.averageMs),
+): IntakePriority {
   let waiting = 0;
   // Time-weighted moving average of `waiting`, brought up to date at every change and check.
   let average = 0;
@@ -59,7 +85,17 @@ export function createIntakePriority(options: IntakePriorityOptions = INTAKE_PRI
     averagedAt = at;
     return average;
   }
-  const congested = () => updateAverage() >= options.congestedAt;
+  // Hysteresis: a flood is declared at both thresholds and over only well below them, so one
+  // quieter window does not let every waiting batch out at once.
+  let flooded = false;
+  function congested(): boolean {
+    const average = updateAverage();
+    const busy = busyness();
+    flooded = flooded
+      ? average >= options.congestedAt / 2 && busy >= options.busyAt / 2
+      : average >= options.congestedAt && busy >= options.busyAt;
+    return flooded;
+  }
 
   function changed(): void {
     const woken = listeners;

@@ -1,18 +1,23 @@
 import { expect } from 'chai';
-import { createIntakePriority, type IntakePriorityOptions } from '../../src/shared/intake-priority.js';
+import { createIntakePriority, eventLoopBusyness, type IntakePriorityOptions } from '../../src/shared/intake-priority.js';
 
 // The clock the priority reads is ours: the average of waiting webhooks moves only when the test
 // advances it. Waits re-check at least every `averageMs` of real time, so that is kept short.
-const OPTIONS: IntakePriorityOptions = { congestedAt: 4, averageMs: 5, webhooksPerInput: 3, maxWaitMs: 10_000 };
+const OPTIONS: IntakePriorityOptions = { congestedAt: 4, averageMs: 5, busyAt: 0.8, webhooksPerInput: 3, maxWaitMs: 10_000 };
 
 function setup(options: Partial<IntakePriorityOptions> = {}) {
   let clock = 0;
-  const priority = createIntakePriority({ ...OPTIONS, ...options }, () => clock);
+  let busyness = 1;
+  const priority = createIntakePriority({ ...OPTIONS, ...options }, () => clock, () => busyness);
   const open: Array<() => void> = [];
   return {
     priority,
     advance(ms: number) {
       clock += ms;
+    },
+    /** The share of the last window the event loop ran code. */
+    threadBusy(share: number) {
+      busyness = share;
     },
     /** n webhooks arrive and stay unanswered. */
     arrive(n: number) {
@@ -43,6 +48,21 @@ function controlledBatch(claimed: number) {
 
 const settle = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** 20 webhooks have been waiting for 100 ms: a pile-up. */
+function congested(options: Partial<IntakePriorityOptions> = {}) {
+  const environment = setup(options);
+  environment.arrive(20);
+  environment.advance(100);
+  return environment;
+}
+
+/** A batch of `claimed` contacts that has run (and taken its turn). */
+async function ranBatch(priority: ReturnType<typeof setup>['priority'], claimed: number): Promise<void> {
+  const batch = controlledBatch(claimed);
+  batch.finish();
+  await priority.run(batch.run);
+}
+
 describe('intake priority (webhooks first, ADR 0009)', () => {
   it('runs batches at once, side by side, while webhooks do not pile up', async () => {
     const { priority, arrive, advance } = setup();
@@ -71,9 +91,7 @@ describe('intake priority (webhooks first, ADR 0009)', () => {
   });
 
   it('while webhooks pile up, the next batch waits until claimed × webhooksPerInput of them were answered', async () => {
-    const { priority, arrive, answer, advance } = setup();
-    arrive(20);
-    advance(100);
+    const { priority, arrive, answer } = congested();
     const first = controlledBatch(2);
     const firstRun = priority.run(first.run);
     await settle(1);
@@ -97,10 +115,20 @@ describe('intake priority (webhooks first, ADR 0009)', () => {
     await secondRun;
   });
 
+  it('does not hold batches back for webhooks that wait on the database while the thread is idle', async () => {
+    const { priority, threadBusy } = congested();
+    threadBusy(0.3);
+    await ranBatch(priority, 100);
+    const next = controlledBatch(1);
+    const run = priority.run(next.run);
+    await settle(1);
+    expect(next.started(), 'holding it back would not answer them sooner').to.equal(true);
+    next.finish();
+    await run;
+  });
+
   it('lets one batch run at a time while congested', async () => {
-    const { priority, arrive, advance } = setup();
-    arrive(20);
-    advance(100);
+    const { priority } = congested();
     const first = controlledBatch(0);
     const second = controlledBatch(0);
     const runs = [priority.run(first.run), priority.run(second.run)];
@@ -115,12 +143,8 @@ describe('intake priority (webhooks first, ADR 0009)', () => {
   });
 
   it('gives the batches their turn after maxWaitMs however many webhooks are still owed', async () => {
-    const { priority, arrive, advance } = setup({ maxWaitMs: 500 });
-    arrive(20);
-    advance(100);
-    const first = controlledBatch(100);
-    first.finish();
-    await priority.run(first.run);
+    const { priority, advance } = congested({ maxWaitMs: 500 });
+    await ranBatch(priority, 100);
     const second = controlledBatch(1);
     const secondRun = priority.run(second.run);
     await settle();
@@ -133,12 +157,8 @@ describe('intake priority (webhooks first, ADR 0009)', () => {
   });
 
   it('runs waiting batches at once when the pile-up is over', async () => {
-    const { priority, arrive, answer, advance } = setup();
-    arrive(20);
-    advance(100);
-    const first = controlledBatch(100);
-    first.finish();
-    await priority.run(first.run);
+    const { priority, answer, advance } = congested();
+    await ranBatch(priority, 100);
     const second = controlledBatch(1);
     const third = controlledBatch(1);
     const runs = [priority.run(second.run), priority.run(third.run)];
@@ -153,10 +173,26 @@ describe('intake priority (webhooks first, ADR 0009)', () => {
     await Promise.all(runs);
   });
 
-  it('hands the turn on when a batch fails, and passes its error to the caller', async () => {
-    const { priority, arrive, advance } = setup();
-    arrive(20);
+  it('keeps to the turns until the pile-up is well below the threshold, not just under it', async () => {
+    const { priority, answer, advance, threadBusy } = congested();
+    await ranBatch(priority, 100);
+    const next = controlledBatch(1);
+    const run = priority.run(next.run);
+    answer(17);
     advance(100);
+    threadBusy(0.6);
+    await settle();
+    expect(next.started(), '3 waiting and 60 % busy: under the thresholds (4, 80 %), not under half of them').to.equal(false);
+    answer(2);
+    advance(100);
+    await settle();
+    expect(next.started()).to.equal(true);
+    next.finish();
+    await run;
+  });
+
+  it('hands the turn on when a batch fails, and passes its error to the caller', async () => {
+    const { priority } = congested();
     let caught: unknown;
     await priority
       .run(async () => {
@@ -176,9 +212,7 @@ describe('intake priority (webhooks first, ADR 0009)', () => {
     const { priority, advance } = setup();
     const ends = Array.from({ length: 20 }, () => priority.begin());
     advance(100);
-    const first = controlledBatch(1);
-    first.finish();
-    await priority.run(first.run);
+    await ranBatch(priority, 1);
     const second = controlledBatch(1);
     const run = priority.run(second.run);
     const end = ends[0]!;
@@ -193,5 +227,16 @@ describe('intake priority (webhooks first, ADR 0009)', () => {
     expect(second.started()).to.equal(true);
     second.finish();
     await run;
+  });
+
+  it("reads the thread's busyness from node's event loop counters, per completed window", async () => {
+    const busyness = eventLoopBusyness(50);
+    const spinUntil = performance.now() + 80;
+    while (performance.now() < spinUntil) {
+      // running code: the event loop is active
+    }
+    expect(busyness()).to.be.greaterThan(0.8);
+    await settle(80);
+    expect(busyness()).to.be.lessThan(0.5);
   });
 });
