@@ -2,12 +2,12 @@
 // the spread, then the acceptance targets (bench/README.md) with the measured value and met/not met.
 // BENCH_PROFILE=1 adds a profiled run of the step benchmark: --cpu-prof on the service and a count
 // of SQL statements per step.
-import { execSync } from 'node:child_process';
+import { execFileSync, execSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { stopSharedTestResources } from '../test/setup/shared-resources.js';
-import { projectRoot } from '../test/support/service-process.js';
+import { projectRoot, SERVICE_NODE_FLAGS } from '../test/support/service-process.js';
 import {
   runConversationStepBench,
   runPacedStepBench,
@@ -18,7 +18,7 @@ import { summariseProfiles } from './cpu-profile.js';
 import { runInspectionBench, runPageBench, type InspectionBenchResult } from './inspection.bench.js';
 import { runGosacClientBench } from './gosac-client.bench.js';
 import { runMachineCostBench } from './machine-costs.bench.js';
-import { runFileStreamBench } from './file-stream.bench.js';
+import { RESULT_PREFIX, type FileStreamBenchResult } from './file-stream.bench.js';
 import { runPgbench } from './pgbench.bench.js';
 import { runTimersBench, type TimerBenchResult } from './timers.bench.js';
 import { runWebhookIntakeBench, type IntakeBenchResult } from './webhook-intake.bench.js';
@@ -41,6 +41,23 @@ const intakeRequests = numberFrom('BENCH_INTAKE_REQUESTS', 20_000);
 const intakeConcurrency = numberFrom('BENCH_INTAKE_CONCURRENCY', 32);
 const inspectViewers = numberFrom('BENCH_INSPECT_VIEWERS', 10);
 const STEP_MAX_SECONDS = 60;
+
+/**
+ * The file row's RSS is a process's growth while the file streams through: a fresh process, with
+ * the flags node gets for the service (SERVICE_NODE_FLAGS), not this one after every other row.
+ */
+function fileStreamInItsOwnProcess(fileMb: number): FileStreamBenchResult {
+  const output = execFileSync(process.execPath, [...SERVICE_NODE_FLAGS, '--expose-gc', '--import', 'tsx', 'bench/file-stream.bench.ts'], {
+    cwd: projectRoot,
+    env: { ...process.env, BENCH_FILE_MB: String(fileMb) },
+    encoding: 'utf8',
+    timeout: 600_000,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = output.split('\n').find((text) => text.startsWith(RESULT_PREFIX));
+  if (!line) throw new Error('bench/file-stream.bench.ts printed no result');
+  return JSON.parse(line.slice(RESULT_PREFIX.length)) as FileStreamBenchResult;
+}
 
 // Row names for BENCH_ONLY, in the order they run.
 const NAMES = ['machine', 'client', 'pgbench', 'intake', 'intake-both', 'latency', 'steps', 'gosac', 'paced', 'paced-gosac', 'steps2', 'inspect', 'timers', 'files'] as const;
@@ -110,7 +127,7 @@ let paced: { result: PacedStepBenchResult; rate: number } | undefined;
 let pacedSlowGosac: { result: PacedStepBenchResult; rate: number } | undefined;
 let intakeBoth: IntakeBenchResult | undefined;
 let split: StepBenchResult | undefined;
-let fileRss: Awaited<ReturnType<typeof runFileStreamBench>> | undefined;
+let fileRss: FileStreamBenchResult | undefined;
 let inspection: InspectionBenchResult | undefined;
 
 try {
@@ -339,7 +356,7 @@ try {
   if (wanted('files')) await guarded('files', async () => {
     const fileMb = numberFrom('BENCH_FILE_MB', 200);
     log(`files: a ${fileMb} MB received file streamed to FILES_DIR, Pontta and Drive`);
-    const result = await runFileStreamBench({ fileMb });
+    const result = fileStreamInItsOwnProcess(fileMb);
     for (const phase of result.phases) {
       row(
         `received file: ${phase.phase}`,
