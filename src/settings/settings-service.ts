@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { Database } from '../db/knex.js';
 import { ValidationError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -85,6 +86,11 @@ export function createSettingsService(deps: Deps): SettingsService {
   }
 
   async function snapshot(): Promise<NonNullable<typeof cached>> {
+    // A change made on another replica is announced through Redis before that replica answers
+    // its admin request, so its notification is already in our socket when any later webhook
+    // is; but a busy event loop may hand us the webhook first, in the same turn. One turn of the
+    // loop lets the notification in first: "the very next webhook" obeys the change (issue 3).
+    if (deps.sharedState.kind === 'redis') await setImmediate();
     const ttl = typeof deps.cacheTtlMs === 'function' ? deps.cacheTtlMs() : deps.cacheTtlMs;
     if (cached && Date.now() - cached.at < ttl) return cached;
     loading ??= load().finally(() => {
