@@ -1,4 +1,4 @@
-import { createActor, initialTransition, transition } from 'xstate';
+import { createActor, type AnyActorScope, type initialTransition, type transition as xstateTransition } from 'xstate';
 import type { ActionResultEvent } from './actions.js';
 import type { CompiledFlow } from './compile.js';
 import { isEffectAction } from './conversation-machine.js';
@@ -27,7 +27,43 @@ export class SnapshotRestoreError extends Error {
 }
 
 type MachineSnapshot = ReturnType<typeof initialTransition<CompiledFlow['machine']>>[0];
-type MachineAction = ReturnType<typeof transition<CompiledFlow['machine']>>[1][number];
+type MachineAction = ReturnType<typeof xstateTransition<CompiledFlow['machine']>>[1][number];
+type Machine = CompiledFlow['machine'];
+
+// xstate's pure `transition()` and `initialTransition()` build a throwaway actor per call to get
+// an actor scope, computing the machine's initial state each time (and restoring through
+// `createActor` builds another): a third of a step's machine time (`npm run bench`, "one
+// transition"). A step only needs the scope to collect the actions it resolves, and these
+// machines spawn no child actors, so one inert scope per compiled machine serves every step;
+// `actionExecutor` is set for the length of one synchronous call.
+const scopes = new WeakMap<Machine, AnyActorScope>();
+const ignore = () => {};
+
+function scopeOf(machine: Machine): AnyActorScope {
+  let scope = scopes.get(machine);
+  if (!scope) {
+    const self = createActor(machine);
+    scope = { self, defer: ignore, id: '', logger: ignore, sessionId: '', stopChild: ignore, system: self.system, emit: ignore, actionExecutor: ignore };
+    scopes.set(machine, scope);
+  }
+  return scope;
+}
+
+/** What xstate's `transition` / `initialTransition` answer, through the machine's own scope. */
+function collecting<T>(machine: Machine, resolve: (scope: AnyActorScope) => T): [T, MachineAction[]] {
+  const scope = scopeOf(machine);
+  const actions: MachineAction[] = [];
+  scope.actionExecutor = (action) => actions.push(action as MachineAction);
+  try {
+    return [resolve(scope), actions];
+  } finally {
+    scope.actionExecutor = ignore;
+  }
+}
+
+function transition(machine: Machine, snapshot: MachineSnapshot, event: Parameters<Machine['transition']>[1]): [MachineSnapshot, MachineAction[]] {
+  return collecting(machine, (scope) => machine.transition(snapshot, event, scope));
+}
 
 function toEffects(actions: readonly MachineAction[]): Effect[] {
   // Delayed events (`after`) and their cancellations become timer effects (machines/timers.ts).
@@ -71,8 +107,8 @@ function restore(flow: CompiledFlow, persisted: unknown): MachineSnapshot {
     throw new SnapshotRestoreError('its state does not exist in this flow (was the flow changed?)');
   }
   try {
-    // Creating (not starting) an actor is the supported way to revive a persisted snapshot.
-    return createActor(flow.machine, { snapshot: persisted as never }).getSnapshot();
+    // What creating (not starting) an actor from it does, without building the actor.
+    return flow.machine.restoreSnapshot(persisted as never, scopeOf(flow.machine));
   } catch (error) {
     throw new SnapshotRestoreError('it does not fit this flow (was the flow changed?)', { cause: error });
   }
@@ -91,9 +127,9 @@ function withContact(persisted: unknown, contact: Contact | undefined): unknown 
 
 /** Rule 1: the first input only wakes the bot up; it is neither keyword-checked nor saved. */
 export function startConversation(flow: CompiledFlow, contact: Contact, firstInput: UserInput): StepResult {
-  const [initial] = initialTransition(flow.machine, {
-    contact: { id: contact.id, name: contact.name, number: contact.number },
-  });
+  const [initial] = collecting(flow.machine, (scope) =>
+    flow.machine.getInitialSnapshot(scope, { contact: { id: contact.id, name: contact.name, number: contact.number } }),
+  );
   const [next, actions] = transition(flow.machine, initial, firstInput);
   return toResult(flow, next, actions);
 }
