@@ -41,7 +41,8 @@ export interface StepEngineDeps extends Pick<CoreDeps, 'db' | 'logger' | 'settin
   /** Each write set that committed, after its COMMIT (inspection frames, metrics). Must not throw. */
   readonly onCommitted?: (writes: BatchWrites) => void;
   /** epoch ms; tests may pin it */
-  readonly now?: () => number;  /** Webhooks first in a process that also takes them (ADR 0009). */
+  readonly now?: () => number;
+  /** Webhooks first in a process that also takes them (ADR 0009). */
   readonly priority?: IntakePriority;
 }
 

@@ -193,17 +193,22 @@ export function createSendStage(deps: SendStageDeps): SendStage {
         if (claimed.replies.length > 0) await release(claimed.replies);
         return;
       }
-      const slices = cpuSlices();
-      for (const reply of claimed.replies) {
-        await slices.next();
-        dispatch(reply);
-      }
       for (const reply of claimed.givenUp) {
         deps.metrics?.deliveries.inc({ result: 'given_up' });
         log.error(
           { messageId: reply.id, contactId: reply.contactId, conversationId: reply.conversationId, uncertainAttempts: reply.uncertainAttempts },
           'reply given up: a worker died while sending it before, GOSAC may have it',
         );
+      }
+      const slices = cpuSlices();
+      for (const [index, reply] of claimed.replies.entries()) {
+        await slices.next();
+        if (state !== 'running') {
+          // stop() began while this claim was being started: what is not out yet goes back.
+          await release(claimed.replies.slice(index));
+          return;
+        }
+        dispatch(reply);
       }
       const taken = claimed.replies.length + claimed.givenUp.length;
       // A full claim may have left due replies behind; a given-up reply lets its contact's next one go.

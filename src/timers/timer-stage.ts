@@ -37,7 +37,8 @@ export interface TimerStageDeps extends Pick<CoreDeps, 'db' | 'logger' | 'settin
   readonly options: TimerStageOptions;
   /** Called after a batch that queued replies committed (the send stage's poke). */
   readonly onReplies?: () => void;
-  readonly now?: () => number;  /** Webhooks first in a process that also takes them (ADR 0009). */
+  readonly now?: () => number;
+  /** Webhooks first in a process that also takes them (ADR 0009). */
   readonly priority?: IntakePriority;
 }
 

@@ -363,4 +363,38 @@ describe('send stage', function () {
     await stage.stop(2_000);
     expect((await rows(who))[0]).to.include({ status: 'sent', attempts: 1, uncertain_attempts: 0 });
   });
+
+  it('on stop while a claim is being started, hands back the replies not sent yet, untried', async () => {
+    const everyone = [contact(), contact(), contact(), contact(), contact()];
+    for (const who of everyone) await queue(who, [{ body: `para ${who}` }]);
+    let calls = 0;
+    let stopped: Promise<void> | undefined;
+    const stage: SendStage = createSendStage({
+      db: db(),
+      logger,
+      listener,
+      gosac: {
+        live: true,
+        send: () => {
+          calls += 1;
+          // The second call of the claim stops the stage: the three after it must not go out.
+          if (calls === 2) stopped = stage.stop(2_000);
+          return Promise.resolve({ ok: true, dryRun: false });
+        },
+      },
+      options: { leaseMs: 10_000, idlePollMs: IDLE_POLL_MS, concurrency: 256 },
+    });
+    stages.push(stage);
+    await stage.start();
+    await eventually(async () => {
+      expect(stopped).to.not.equal(undefined);
+    }, 2_000, 10);
+    await stopped;
+    expect(calls).to.equal(2);
+    const firstRows = await Promise.all(everyone.map(async (who) => (await rows(who))[0]!));
+    expect(firstRows.filter((row) => row.status === 'sent')).to.have.length(2);
+    const handedBack = firstRows.filter((row) => row.status === 'pending');
+    expect(handedBack).to.have.length(3);
+    for (const row of handedBack) expect(row).to.include({ attempts: 0, claimed_until: null });
+  });
 });
