@@ -51,6 +51,11 @@ export function createBatchLoop(options: BatchLoopOptions): BatchLoop {
       }
       if (stopping) return;
       if (report && report.claimed >= options.batchSize) continue;
+      if (report && wake.pending()) {
+        // Poked during the batch: look again now, without asking when the next work is due.
+        wake.clear();
+        continue;
+      }
       let sleepMs = report ? options.idlePollMs : 1_000;
       if (report) {
         const next = await options.nextDue().catch(() => undefined);

@@ -8,6 +8,8 @@ export interface WakeSignal {
   wait(ms: number): Promise<void>;
   /** Forgets a poke that came meanwhile: the work it announced is about to be looked at anyway. */
   clear(): void;
+  /** Whether a poke came since the last wait or clear (the next wait would return at once). */
+  pending(): boolean;
 }
 
 export function createWakeSignal(): WakeSignal {
@@ -17,6 +19,7 @@ export function createWakeSignal(): WakeSignal {
     clear() {
       poked = false;
     },
+    pending: () => poked,
     poke() {
       poked = true;
       const woken = waiters;
