@@ -15,6 +15,7 @@
 // below half their thresholds.
 
 import { performance } from 'node:perf_hooks';
+import { createWakeSignal } from './wake-signal.js';
 
 export interface IntakePriority {
   /** A webhook request arrived; call the returned function once it is answered (twice is harmless). */
@@ -30,7 +31,7 @@ export interface IntakePriorityOptions {
   readonly averageMs: number;
   /** Share of a window the event loop spent running code, from which the thread counts as busy. */
   readonly busyAt: number;
-  /** Webhooks answered per input a batch took, before the next batch's turn while congested. */
+  /** Webhooks answered per input a batch took, before the next batch's turn during a flood. */
   readonly webhooksPerInput: number;
   /** Longest wait for a turn, so replies never stop for long during a flood. */
   readonly maxWaitMs: number;
@@ -73,10 +74,11 @@ export function createIntakePriority(
   let average = 0;
   let averagedAt = now();
   let turnTaken = false;
-  /** Webhooks still to answer before the next turn while congested. */
+  /** Webhooks still to answer before the next turn during a flood. */
   let debt = 0;
   let lastTurnEnded = Number.NEGATIVE_INFINITY;
-  let listeners: Array<() => void> = [];
+  // Poked when something a waiting batch looks at changed: a debt paid, the flood over, a turn ended.
+  const change = createWakeSignal();
 
   function updateAverage(): number {
     const at = now();
@@ -88,32 +90,13 @@ export function createIntakePriority(
   // Hysteresis: a flood is declared at both thresholds and over only well below them, so one
   // quieter window does not let every waiting batch out at once.
   let flooded = false;
-  function congested(): boolean {
-    const average = updateAverage();
+  function flooding(): boolean {
+    const pile = updateAverage();
     const busy = busyness();
     flooded = flooded
-      ? average >= options.congestedAt / 2 && busy >= options.busyAt / 2
-      : average >= options.congestedAt && busy >= options.busyAt;
+      ? pile >= options.congestedAt / 2 && busy >= options.busyAt / 2
+      : pile >= options.congestedAt && busy >= options.busyAt;
     return flooded;
-  }
-
-  function changed(): void {
-    const woken = listeners;
-    listeners = [];
-    for (const wake of woken) wake();
-  }
-
-  /** Until something changes (a debt paid, congestion over, a turn ended) or `ms` pass. */
-  function nextChange(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, Math.max(1, ms));
-      function done() {
-        clearTimeout(timer);
-        listeners = listeners.filter((listener) => listener !== done);
-        resolve();
-      }
-      listeners.push(done);
-    });
   }
 
   return {
@@ -127,16 +110,16 @@ export function createIntakePriority(
         updateAverage();
         waiting -= 1;
         if (debt > 0) debt -= 1;
-        if (listeners.length > 0 && (debt === 0 || !congested())) changed();
+        if (debt === 0 || !flooding()) change.poke();
       };
     },
     async run(batch) {
       for (;;) {
-        if (!congested()) return batch();
+        if (!flooding()) return batch();
         const waitedOut = now() - lastTurnEnded >= options.maxWaitMs;
         if (!turnTaken && (debt === 0 || waitedOut)) break;
-        // Congestion that ends while nobody answers is seen at the latest a time constant later.
-        await nextChange(Math.min(options.averageMs, turnTaken ? options.maxWaitMs : lastTurnEnded + options.maxWaitMs - now()));
+        // A flood that ends while nobody is answered is seen at the latest a time constant later.
+        await change.wait(Math.max(1, Math.min(options.averageMs, turnTaken ? options.maxWaitMs : lastTurnEnded + options.maxWaitMs - now())));
       }
       turnTaken = true;
       let claimed = 0;
@@ -148,7 +131,7 @@ export function createIntakePriority(
         debt = claimed * options.webhooksPerInput;
         lastTurnEnded = now();
         turnTaken = false;
-        changed();
+        change.poke();
       }
     },
   };
