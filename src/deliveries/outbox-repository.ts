@@ -162,24 +162,45 @@ function decodeClaim(rows: readonly ClaimRow[]): ClaimResult {
 
 // Every row of the batch in one UPDATE: sent (or dry run), back in line with its retry time, or
 // failed. The lease guard drops an outcome for a row that is no longer ours (cancelled meanwhile,
-// or reclaimed after its lease ran out).
+// or reclaimed after its lease ran out). A reply that went out after its due time (a slow claim, a
+// slow GOSAC), or was put back for a retry, moves the contact's later replies, those due after it,
+// by as much: each still goes out its own delay after the one before (ADR 0001), as the contact
+// sees them. `planned` is the row as it was before this statement (the FROM list's snapshot).
 const RECORD_OUTCOMES_SQL = `
-UPDATE message_history m
-SET status = o.status,
-    sent_at = CASE WHEN o.status IN ('sent', 'dry_run') THEN now() ELSE m.sent_at END,
-    due_at = CASE WHEN o.retry_in_ms IS NULL THEN m.due_at
-                  ELSE now() + make_interval(secs => o.retry_in_ms / 1000.0) END,
-    claimed_until = NULL,
-    attempts = CASE WHEN o.release THEN m.attempts - 1 ELSE m.attempts END,
-    last_error = CASE WHEN o.release THEN m.last_error ELSE o.last_error END,
-    uncertain_attempts = m.uncertain_attempts + o.uncertain
-FROM unnest(:ids::bigint[], :leases::timestamptz[], :statuses::text[], :retryInMs::bigint[],
-            :errors::text[], :uncertainCounts::int[], :releases::boolean[])
-  AS o(id, lease, status, retry_in_ms, last_error, uncertain, release)
-WHERE m.id = o.id
-  AND m.status = 'pending'
-  AND m.claimed_until = o.lease
-RETURNING m.id
+WITH written AS (
+  UPDATE message_history m
+  SET status = o.status,
+      sent_at = CASE WHEN o.status IN ('sent', 'dry_run') THEN now() ELSE m.sent_at END,
+      due_at = CASE WHEN o.retry_in_ms IS NULL THEN m.due_at
+                    ELSE now() + make_interval(secs => o.retry_in_ms / 1000.0) END,
+      claimed_until = NULL,
+      attempts = CASE WHEN o.release THEN m.attempts - 1 ELSE m.attempts END,
+      last_error = CASE WHEN o.release THEN m.last_error ELSE o.last_error END,
+      uncertain_attempts = m.uncertain_attempts + o.uncertain
+  FROM unnest(:ids::bigint[], :leases::timestamptz[], :statuses::text[], :retryInMs::bigint[],
+              :errors::text[], :uncertainCounts::int[], :releases::boolean[])
+    AS o(id, lease, status, retry_in_ms, last_error, uncertain, release)
+  JOIN message_history planned ON planned.id = o.id
+  WHERE m.id = o.id
+    AND m.status = 'pending'
+    AND m.claimed_until = o.lease
+  RETURNING m.id, m.contact_id, planned.due_at AS planned_at,
+            CASE WHEN m.status IN ('sent', 'dry_run') THEN now()
+                 WHEN m.status = 'pending' AND o.retry_in_ms IS NOT NULL THEN m.due_at END AS went_at
+),
+shifted AS (
+  UPDATE message_history later
+  SET due_at = later.due_at + (written.went_at - written.planned_at)
+  FROM written
+  WHERE written.went_at > written.planned_at
+    AND later.contact_id = written.contact_id
+    AND later.direction = 'outbound'
+    AND later.id > written.id
+    AND later.status = 'pending'
+    AND later.due_at > written.planned_at
+  RETURNING later.id
+)
+SELECT id FROM written
 `;
 
 function statusAfter(outcome: OutcomeWrite): string {

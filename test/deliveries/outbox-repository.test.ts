@@ -116,6 +116,34 @@ describe('outbox repository', () => {
     expect(await outbox.recordOutcomes([{ id: sent!, claimedUntil: lease(sent!), kind: 'sent', status: 'sent' }])).to.deep.equal([false]);
   });
 
+  it('moves a contact\'s later replies by as much as a sent one was late, so each keeps its delay after the one before', async () => {
+    const who = contact();
+    const [late, together, second, third] = await queue(who, [
+      { body: 'late', dueInMs: -3_000 },
+      { body: 'together', dueInMs: -3_000 }, // no delay of its own: goes right after, as planned
+      { body: 'second', dueInMs: -2_000 },
+      { body: 'third', dueInMs: -1_000 },
+    ]);
+    // A step stamps both with one clock; separate inserts would not.
+    await deps.db('message_history').where({ id: together }).update({ due_at: deps.db('message_history').select('due_at').where({ id: late }) });
+    const [otherContact] = await queue(contact(), [{ body: 'other', dueInMs: 5_000 }]);
+    const retriedContact = contact();
+    const [retried, afterRetried] = await queue(retriedContact, [{ body: 'retried', dueInMs: -3_000 }, { body: 'after', dueInMs: -2_000 }]);
+    const dueIn = async (id: number) => new Date((await row(id)).due_at).getTime() - Date.now();
+    const claimed = await outbox.claim(10, 10_000);
+    const lease = (id: number) => claimed.replies.find((reply) => reply.id === id)!.claimedUntil;
+    await outbox.recordOutcomes([
+      { id: late!, claimedUntil: lease(late!), kind: 'sent', status: 'sent' },
+      { id: retried!, claimedUntil: lease(retried!), kind: 'retry', delayMs: 1_000, error: 'GOSAC answered 503', uncertain: false },
+    ]);
+    expect(await dueIn(together!)).to.be.below(-2_500);
+    expect(await dueIn(second!)).to.be.within(800, 1_000);
+    expect(await dueIn(third!)).to.be.within(1_800, 2_000);
+    expect(await dueIn(otherContact!)).to.be.within(4_500, 5_000);
+    // Put back for a retry a second from now: what follows it keeps its delay after it.
+    expect(await dueIn(afterRetried!)).to.be.within(1_800, 2_000);
+  });
+
   it('never claims a cancelled reply, and a cancelled one does not hold the line', async () => {
     const who = contact();
     const [cancelled, pending] = await queue(who, [{ body: 'cancelled' }, { body: 'pending' }]);

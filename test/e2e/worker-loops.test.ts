@@ -65,6 +65,9 @@ describe('worker: processing and delivery', function () {
     const sent = await gosac.waitForMessages(`/messages/${who.ticketId}`, 3, 20_000);
     expect(sent.map((request) => request.body.body)).to.deep.equal(['Olá, Joana!', 'Carregando...', 'Escolha: 1 ou 2']);
     expect(gosac.attemptsTo(`/messages/${who.ticketId}`)).to.have.length(5);
+    // The first went out late (after two retries); the chain after it keeps its delays.
+    expect(sent[1]!.receivedAt - sent[0]!.receivedAt).to.be.at.least(900);
+    expect(sent[2]!.receivedAt - sent[1]!.receivedAt).to.be.at.least(900);
     const [first] = await service.testDb.db('message_history')
       .where({ contact_id: who.contactId, direction: 'outbound' })
       .orderBy('id');
