@@ -107,7 +107,7 @@ const environmentSchema = z.object({
   WORKER_POLL_INTERVAL_MS: integerFromEnv(50, 60_000).default(1000),
   STEP_BATCH_SIZE: integerFromEnv(1, 1_000).default(64),
   STEP_CONCURRENCY: integerFromEnv(1, 16).default(2),
-  SEND_CONCURRENCY: integerFromEnv(1, 2_000).default(256),
+  SEND_CONCURRENCY: integerFromEnv(1, 2_000).default(512),
   SHUTDOWN_TIMEOUT: integerFromEnv(1, 600).default(10),
   // Unset: the demo flow outside production only; DEMO_FLOW=true asks for it in production too.
   DEMO_FLOW: booleanFromEnv.optional(),

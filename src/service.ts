@@ -108,7 +108,9 @@ export async function startService(baseConfig: Config, options: StartOptions = {
 
     const deps: CoreDeps = { config, db, databaseUrl, logger, sharedState, settings };
     const metrics = createServiceMetrics(deps);
-    const gosac = createGosacClient({ ...config.gosac, production: config.production, logger });
+    // One socket per call the send stage may have in flight: with fewer, the calls past the pool's
+    // size would wait inside the agent for a socket, that wait counted against GOSAC_TIMEOUT.
+    const gosac = createGosacClient({ ...config.gosac, production: config.production, logger, maxSockets: config.worker.sendConcurrency });
     if (!gosac.live) logger.warn('GOSAC_AUTHORIZATION_KEY not set: replies are logged and stored as dry_run');
 
     // The worker role: the step engine and the send stage, two loops woken by NOTIFY (ADR 0004).

@@ -24,7 +24,7 @@ export interface SendStageOptions {
   readonly idlePollMs?: number;
 }
 
-export const DEFAULT_SEND_CONCURRENCY = 256;
+export const DEFAULT_SEND_CONCURRENCY = 512;
 export const DEFAULT_CLAIM_BATCH = 128;
 export const DEFAULT_IDLE_POLL_MS = 1_000;
 const LEASE_MARGIN_MS = 5_000;

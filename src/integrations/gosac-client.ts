@@ -42,15 +42,17 @@ export interface GosacClientOptions {
   readonly timeoutMs: number;
   readonly production: boolean;
   readonly logger: Logger;
-  /** Keep-alive connections to GOSAC (about the send stage's concurrency); 256 when unset. */
-  readonly maxSockets?: number | undefined;
+  /**
+   * Keep-alive connections to GOSAC: one per call the send stage may have in flight
+   * (SEND_CONCURRENCY). A call past the pool's size waits inside the agent for a socket.
+   */
+  readonly maxSockets: number;
 }
 
 // 408/429 and server errors say "try again later"; every other 4xx says "this request is wrong",
 // and repeating it would only repeat the refusal.
 const retryableStatuses = new Set([408, 425, 429]);
 const maxErrorBodyLength = 300;
-const defaultMaxSockets = 256;
 // Failures that happen before a connection exists: nothing can have reached GOSAC.
 const definiteErrorCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ERR_INVALID_URL']);
 
@@ -76,7 +78,7 @@ export function createGosacClient(options: GosacClientOptions): GosacClient {
   if (integration) headers['INTEGRATION'] = integration;
   // Many replies in flight at once reuse their connections instead of opening one per call. No
   // retries and no redirects here: the send stage owns retries (ordered, persisted, with backoff).
-  const poster = createJsonPoster({ headers, timeoutMs: options.timeoutMs, maxSockets: options.maxSockets ?? defaultMaxSockets });
+  const poster = createJsonPoster({ headers, timeoutMs: options.timeoutMs, maxSockets: options.maxSockets });
 
   async function post(url: string, json: Record<string, unknown>, signal?: AbortSignal): Promise<SendOutcome> {
     // The headers carry the key: the logger redacts `headers.Authorization` (a test checks it).

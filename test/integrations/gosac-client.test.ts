@@ -16,6 +16,7 @@ describe('GOSAC client', () => {
     timeoutMs: 2_000,
     production: false,
     logger,
+    maxSockets: 8,
     ...overrides,
   });
 
