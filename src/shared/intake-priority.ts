@@ -5,6 +5,9 @@
 // were answered (at most `maxWaitMs`). Stepping an input and sending its reply cost a few
 // webhooks' worth of CPU, so webhooks get most of the thread during a flood, and the replies
 // catch up after it. Without a pile-up batches run at once: the rule never leaves the thread idle.
+// Nor does it once no webhook has been waiting for `quietMs`: then webhooks stopped coming, as
+// they do when the conversations are the ones waiting, each for its reply (a busy hour of
+// conversations at full speed is a closed loop, and holding replies back only slows it down).
 //
 // "Piling up" is the number of webhooks waiting for an answer, averaged over the last
 // `averageMs` (answers leave in groups: one group commit answers dozens, so the count itself
@@ -35,6 +38,8 @@ export interface IntakePriorityOptions {
   readonly webhooksPerInput: number;
   /** Longest wait for a turn, so replies never stop for long during a flood. */
   readonly maxWaitMs: number;
+  /** No webhook waiting for this long: nobody is served by holding a batch back. */
+  readonly quietMs: number;
 }
 
 // 16 webhooks waiting on average is ~3,000 webhooks/s at the 5 ms a webhook takes when the
@@ -42,7 +47,9 @@ export interface IntakePriorityOptions {
 // not a busy hour (300 conversations at full speed average ~9). Intake alone at its ceiling
 // keeps the loop ~90 % busy, so 0.8 holds the rule through a flood. A step and its reply cost
 // about three webhooks of CPU (bench/README.md): 20 webhooks per input leaves webhooks ~85 % of it.
-export const INTAKE_PRIORITY: IntakePriorityOptions = { congestedAt: 16, averageMs: 100, busyAt: 0.8, webhooksPerInput: 20, maxWaitMs: 1_000 };
+// Clients that flood us send their next webhook within a millisecond of an answer; 5 ms without
+// any means they are not sending.
+export const INTAKE_PRIORITY: IntakePriorityOptions = { congestedAt: 16, averageMs: 100, busyAt: 0.8, webhooksPerInput: 20, maxWaitMs: 1_000, quietMs: 5 };
 
 /** The event loop's utilisation over the last completed window of `windowMs`, from node's own counters. */
 export function eventLoopBusyness(windowMs: number): () => number {
@@ -70,6 +77,8 @@ export function createIntakePriority(
   busyness: () => number = eventLoopBusyness(options.averageMs),
 ): IntakePriority {
   let waiting = 0;
+  /** Since when no webhook has been waiting; undefined while one is. */
+  let quietSince: number | undefined = now();
   // Time-weighted moving average of `waiting`, brought up to date at every change and check.
   let average = 0;
   let averagedAt = now();
@@ -103,12 +112,14 @@ export function createIntakePriority(
     begin() {
       updateAverage();
       waiting += 1;
+      quietSince = undefined;
       let ended = false;
       return () => {
         if (ended) return;
         ended = true;
         updateAverage();
         waiting -= 1;
+        if (waiting === 0) quietSince = now();
         if (debt > 0) debt -= 1;
         if (debt === 0 || !flooding()) change.poke();
       };
@@ -116,10 +127,13 @@ export function createIntakePriority(
     async run(batch) {
       for (;;) {
         if (!flooding()) return batch();
-        const waitedOut = now() - lastTurnEnded >= options.maxWaitMs;
-        if (!turnTaken && (debt === 0 || waitedOut)) break;
+        const at = now();
+        const waitedOut = at - lastTurnEnded >= options.maxWaitMs;
+        const quietFor = quietSince === undefined ? 0 : at - quietSince;
+        if (!turnTaken && (debt === 0 || waitedOut || quietFor >= options.quietMs)) break;
         // A flood that ends while nobody is answered is seen at the latest a time constant later.
-        await change.wait(Math.max(1, Math.min(options.averageMs, turnTaken ? options.maxWaitMs : lastTurnEnded + options.maxWaitMs - now())));
+        const untilQuiet = quietSince === undefined ? options.averageMs : options.quietMs - quietFor;
+        await change.wait(Math.max(1, Math.min(options.averageMs, untilQuiet, turnTaken ? options.maxWaitMs : lastTurnEnded + options.maxWaitMs - at)));
       }
       turnTaken = true;
       let claimed = 0;

@@ -3,7 +3,7 @@ import { createIntakePriority, eventLoopBusyness, type IntakePriorityOptions } f
 
 // The clock the priority reads is ours: the average of waiting webhooks moves only when the test
 // advances it. Waits re-check at least every `averageMs` of real time, so that is kept short.
-const OPTIONS: IntakePriorityOptions = { congestedAt: 4, averageMs: 5, busyAt: 0.8, webhooksPerInput: 3, maxWaitMs: 10_000 };
+const OPTIONS: IntakePriorityOptions = { congestedAt: 4, averageMs: 5, busyAt: 0.8, webhooksPerInput: 3, maxWaitMs: 10_000, quietMs: 2 };
 
 function setup(options: Partial<IntakePriorityOptions> = {}) {
   let clock = 0;
