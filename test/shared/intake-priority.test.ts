@@ -115,6 +115,42 @@ describe('intake priority (webhooks first, ADR 0009)', () => {
     await secondRun;
   });
 
+  it('lets the next batch run, whatever it owes, once no webhook has been waiting for quietMs (a closed loop, not a flood)', async () => {
+    const { priority, answer, advance } = congested();
+    await ranBatch(priority, 100);
+    const next = controlledBatch(1);
+    const run = priority.run(next.run);
+    answer(20);
+    await settle();
+    expect(next.started(), 'nobody waits, but not for quietMs yet').to.equal(false);
+    advance(2);
+    await settle();
+    expect(next.started(), '300 webhooks still owed, none coming').to.equal(true);
+    next.finish();
+    await run;
+  });
+
+  it('keeps a batch waiting while webhooks keep coming, even if each is answered at once', async () => {
+    const { priority, arrive, answer, advance } = congested();
+    await ranBatch(priority, 100);
+    const next = controlledBatch(1);
+    const run = priority.run(next.run);
+    answer(20);
+    for (let i = 0; i < 5; i += 1) {
+      advance(1);
+      arrive(1);
+      await settle(2);
+      answer(1);
+    }
+    await settle();
+    expect(next.started(), 'never quiet for 2 ms').to.equal(false);
+    advance(2);
+    await settle();
+    expect(next.started()).to.equal(true);
+    next.finish();
+    await run;
+  });
+
   it('does not hold batches back for webhooks that wait on the database while the thread is idle', async () => {
     const { priority, threadBusy } = congested();
     threadBusy(0.3);
