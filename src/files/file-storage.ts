@@ -1,4 +1,5 @@
 import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -61,12 +62,16 @@ export function createDiskFileStorage(dir: string): FileStorage {
       await mkdir(path.dirname(target), { recursive: true });
       const partial = `${target}.partial-${process.pid}-${Date.now()}`;
       const limiter = byteLimit(maxBytes);
+      const writer = createWriteStream(partial, { flags: 'wx' });
       try {
         // Opened only once the folder exists, so its first error has a listener.
-        await pipeline(open(), limiter, createWriteStream(partial, { flags: 'wx' }));
+        await pipeline(open(), limiter, writer);
         await rename(partial, target);
         return { size: limiter.bytes };
       } catch (error) {
+        // The pipeline fails at the first error, which can come before the writer has even
+        // created its file (a length refused from the headers): remove it once the writer closed.
+        if (!writer.closed) await once(writer, 'close').catch(() => undefined);
         await rm(partial, { force: true });
         throw error;
       }

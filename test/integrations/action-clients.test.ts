@@ -5,6 +5,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import { PassThrough } from 'node:stream';
 import path from 'node:path';
 import { expect } from 'chai';
 import { ActionError } from '../../src/actions/action-errors.js';
@@ -154,6 +155,21 @@ describe('action clients (SPEC §8)', function () {
     after(async () => {
       await gosac.stop();
       await rm(dir, { recursive: true, force: true });
+    });
+
+    it('leaves nothing behind when the source fails before the file was even created', async () => {
+      const storage = createDiskFileStorage(dir);
+      const failing = () => {
+        const source = new PassThrough();
+        source.destroy(new FileTooLargeError(10));
+        return source;
+      };
+      for (let attempt = 0; attempt < 20; attempt += 1) {
+        expect(await storage.save(`race/${attempt}.pdf`, failing, 10).catch((e: unknown) => e)).to.be.instanceOf(FileTooLargeError);
+      }
+      // A writer still opening when save() gave up would create its file now.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await readdir(path.join(dir, 'race'))).to.deep.equal([]);
     });
 
     it('streams a file to storage with GOSAC\'s headers, and refuses one over the limit leaving nothing', async () => {
