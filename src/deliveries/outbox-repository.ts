@@ -186,7 +186,7 @@ WITH written AS (
     AND m.claimed_until = o.lease
   RETURNING m.id, m.contact_id, planned.due_at AS planned_at,
             CASE WHEN m.status IN ('sent', 'dry_run') THEN now()
-                 WHEN m.status = 'pending' AND o.retry_in_ms IS NOT NULL THEN m.due_at END AS went_at
+                 WHEN o.retry_in_ms IS NOT NULL THEN m.due_at END AS went_at
 ),
 shifted AS (
   UPDATE message_history later
