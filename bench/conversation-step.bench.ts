@@ -101,6 +101,12 @@ async function withStepEnvironment<T>(options: StepBenchOptions, body: (environm
     await Promise.all(Array.from({ length: 20 }, (_, index) => runContact(url, sink, 800_000 + index, 3, [], 'W')));
     return await body({ url, sink, processes });
   } finally {
+    // A later run's service may get this port again: it must not inherit these sockets.
+    const url = processes.web?.url;
+    if (url) {
+      posters.get(url)?.close();
+      posters.delete(url);
+    }
     for (const [label, service] of Object.entries(processes).reverse()) {
       const code = await service.stop();
       if (code !== 0) console.error(`${label} exited with ${code}`);

@@ -114,7 +114,7 @@ async function guarded(name: string, body: () => Promise<void> | void): Promise<
     await body();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    log(`${name} FAILED: ${message}`);
+    log(`${name} FAILED: ${error instanceof Error && error.stack ? error.stack : message}`);
     notes.push(`${name} failed: ${message.split('\n')[0]}`);
     row(`${name}: **failed**`, message.split('\n')[0] ?? '', '–', '–', '–', '–');
   }
