@@ -171,10 +171,19 @@ export interface JsonPoster {
   close(): void;
 }
 
+/**
+ * Kept-alive connections the server closed just as a request went out on them, sent again (Node's
+ * documented race, `request.reusedSocket`; node's agent retires an idle socket a second before the
+ * server's announced keep-alive timeout, which a loaded machine's event loops can overrun). The
+ * webhook is idempotent by message id, and GOSAC resends a webhook that failed, so this is what a
+ * real client does. Counted, so a run can say how often it happened.
+ */
+export const resentOnReset = { count: 0 };
+
 export function createJsonPoster(baseUrl: string, maxSockets = 512): JsonPoster {
   const agent = new HttpAgent({ keepAlive: true, maxSockets });
   const base = new URL(baseUrl);
-  const post = (path: string, payload: string) =>
+  const post = (path: string, payload: string, resent = false): Promise<number> =>
     new Promise<number>((resolve, reject) => {
       const call = httpRequest(
         {
@@ -190,8 +199,15 @@ export function createJsonPoster(baseUrl: string, maxSockets = 512): JsonPoster 
           response.on('end', () => resolve(response.statusCode ?? 0));
         },
       );
-      call.on('error', reject);
+      call.on('error', (error: NodeJS.ErrnoException) => {
+        if (!resent && call.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) {
+          resentOnReset.count += 1;
+          resolve(post(path, payload, true));
+        } else {
+          reject(error);
+        }
+      });
       call.end(payload);
     });
-  return { post, close: () => agent.destroy() };
+  return { post: (path, payload) => post(path, payload), close: () => agent.destroy() };
 }

@@ -14,6 +14,7 @@ import {
   type PacedStepBenchResult,
   type StepBenchResult,
 } from './conversation-step.bench.js';
+import { resentOnReset } from './bench-environment.js';
 import { summariseProfiles } from './cpu-profile.js';
 import { runInspectionBench, runPageBench, type InspectionBenchResult } from './inspection.bench.js';
 import { runGosacClientBench } from './gosac-client.bench.js';
@@ -421,6 +422,9 @@ if (memory.length > 0) {
   console.log('\n| memory under load (max RSS from /proc/<pid>/status, over every run) | process | max RSS |');
   console.log('|---|---|---|');
   for (const line of memory) console.log(line);
+}
+if (resentOnReset.count > 0) {
+  notes.push(`${resentOnReset.count} webhook(s) sent again after the service closed their kept-alive connection as they went out`);
 }
 for (const note of notes) console.log(`\nnote: ${note}`);
 printTargets();
