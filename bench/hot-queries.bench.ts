@@ -1,8 +1,12 @@
 // Every statement of the hot path (webhook intake, a step batch, the send stage's claim and
 // outcome) run for real on a message_history of a million rows, captured as it was sent, then
 // re-run under EXPLAIN ANALYZE (in a transaction that is rolled back). Reports each statement's
-// execution time and whether its plan reads message_history or user_conversations sequentially.
+// execution time and whether its plan reads message_history or user_conversations sequentially,
+// for the plan made for its values and for the generic plan PostgreSQL may keep for a prepared
+// statement (docs/decisions/0012) after five calls.
 import type { Knex } from 'knex';
+// @ts-expect-error node-postgres ships no types for its own value encoder
+import { prepareValue } from 'pg/lib/utils.js';
 import { startConversation } from '../machines/index.js';
 import { createIntakeService } from '../src/conversations/intake-service.js';
 import { createOutboxRepository } from '../src/deliveries/outbox-repository.js';
@@ -12,8 +16,17 @@ import { insertFlow } from '../test/support/flow-builder.js';
 import { createTestStepEngine } from '../test/support/test-step-engine.js';
 import { textMessage } from '../test/support/webhook-payloads.js';
 
-export interface ExplainedStatement {
+export interface ExplainedPlan {
+  /** Undefined when the statement could not run again (a write that conflicts with its own first run): plan only. */
+  readonly executionMs: number | undefined;
+  readonly seqScans: string[];
+  readonly indexes: string[];
+}
+
+export interface ExplainedStatement extends ExplainedPlan {
   readonly label: string;
+  /** The same statement prepared and planned without its values (plan_cache_mode = force_generic_plan). */
+  readonly generic: ExplainedPlan;
   /** Undefined when the statement could not run again (a write that conflicts with its own first run): plan only. */
   readonly executionMs: number | undefined;
   readonly seqScans: string[];
@@ -121,23 +134,48 @@ export async function runHotQueryBench(options: {
 async function explain(db: Knex, statement: Captured): Promise<ExplainedStatement> {
   const client = (await db.client.acquireConnection()) as import('pg').PoolClient;
   try {
-    const run = async (analyze: boolean) => {
+    const run = async (analyze: boolean, generic: boolean) => {
+      const options = `${analyze ? 'ANALYZE, ' : ''}FORMAT JSON`;
       await client.query('BEGIN');
       try {
-        const result = await client.query(`EXPLAIN (${analyze ? 'ANALYZE, ' : ''}FORMAT JSON) ${statement.sql}`, statement.bindings as unknown[]);
-        return (result.rows[0]['QUERY PLAN'] as Array<{ Plan: PlanNode; 'Execution Time'?: number }>)[0]!;
+        if (!generic) {
+          const result = await client.query(`EXPLAIN (${options}) ${statement.sql}`, statement.bindings as unknown[]);
+          return (result.rows[0]['QUERY PLAN'] as Array<{ Plan: PlanNode; 'Execution Time'?: number }>)[0]!;
+        }
+        await client.query('SET LOCAL plan_cache_mode = force_generic_plan');
+        await client.query(`PREPARE hot_generic AS ${statement.sql}`);
+        try {
+          // A utility statement takes no bound parameters: the values go in as literals, written
+          // as node-postgres would have sent them.
+          const parameters = statement.bindings
+            .map((value) => {
+              const text = prepareValue(value) as string | null;
+              return text === null ? 'NULL' : client.escapeLiteral(String(text));
+            })
+            .join(', ');
+          const execute = `EXECUTE hot_generic${parameters ? `(${parameters})` : ''}`;
+          const result = await client.query(`EXPLAIN (${options}) ${execute}`);
+          return (result.rows[0]['QUERY PLAN'] as Array<{ Plan: PlanNode; 'Execution Time'?: number }>)[0]!;
+        } finally {
+          // PREPARE outlives a rolled-back transaction.
+          await client.query('ROLLBACK');
+          await client.query('DEALLOCATE hot_generic');
+        }
       } finally {
         await client.query('ROLLBACK');
       }
     };
-    const plan = await run(true).catch(() => run(false));
-    const seqScans: string[] = [];
-    const indexes = new Set<string>();
-    walk(plan.Plan, (node) => {
-      if (node['Node Type'] === 'Seq Scan' && node['Relation Name']) seqScans.push(node['Relation Name']);
-      if (node['Index Name']) indexes.add(node['Index Name']);
-    });
-    return { label: labelOf(statement.sql), executionMs: plan['Execution Time'], seqScans, indexes: [...indexes] };
+    const summarise = async (generic: boolean): Promise<ExplainedPlan> => {
+      const plan = await run(true, generic).catch(() => run(false, generic));
+      const seqScans: string[] = [];
+      const indexes = new Set<string>();
+      walk(plan.Plan, (node) => {
+        if (node['Node Type'] === 'Seq Scan' && node['Relation Name']) seqScans.push(node['Relation Name']);
+        if (node['Index Name']) indexes.add(node['Index Name']);
+      });
+      return { executionMs: plan['Execution Time'], seqScans, indexes: [...indexes] };
+    };
+    return { label: labelOf(statement.sql), ...(await summarise(false)), generic: await summarise(true) };
   } finally {
     await db.client.releaseConnection(client);
   }
