@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { CoreDeps } from '../app-deps.js';
 import { isDatabaseUnavailable } from '../db/database-errors.js';
+import { preparedStatement } from '../db/prepared-statement.js';
 import { createBatcher, type BatcherOptions } from '../shared/batcher.js';
 import { describeIssues } from '../shared/errors.js';
 import { createHandoffService, isTicketClosed } from './handoff.js';
@@ -86,7 +87,7 @@ export function createIntakeService(deps: IntakeDeps, batch: BatcherOptions = IN
       messageId: column((item) => item.id),
       delayMs: column((item) => item.debounceMs),
       mimeType: column((item) => item.message.mimetype ?? item.message.mimeType ?? null),
-    });
+    }).options(preparedStatement('intake_store'));
     const row = (result as { rows: Array<{ inserted: string[] | null }> }).rows[0];
     const inserted = new Set(row?.inserted ?? []);
     if (inserted.size > 0) deps.onQueued?.();

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { ActivityRow, ConversationRef, StepWrites } from '../effects/step-writes.js';
 import { writeTimerEffects } from '../timers/timer-repository.js';
+import { preparedStatement } from '../db/prepared-statement.js';
 import { contactLockKeySql } from './contact-lock.js';
 
 // The step engine's statements (ADR 0004): claim due contacts, read their state, write a whole
@@ -105,7 +106,7 @@ LIMIT :limit::int`;
 
 /** Locks up to `limit` contacts whose inputs are due, for this transaction. */
 export async function claimDueContacts(trx: Trx, now: Date, limit: number): Promise<number[]> {
-  const result = (await trx.raw(CLAIM_SQL, { now, scan: limit * CANDIDATE_FACTOR, limit })) as {
+  const result = (await trx.raw(CLAIM_SQL, { now, scan: limit * CANDIDATE_FACTOR, limit }).options(preparedStatement('step_claim'))) as {
     rows: Array<{ contact_id: string | number }>;
   };
   return result.rows.map((row) => Number(row.contact_id));
@@ -116,7 +117,7 @@ export async function nextInboxDue(db: Runner, now: Date): Promise<Date | undefi
   const result = (await db.raw(
     "SELECT min(due_at) AS next FROM message_history WHERE status = 'received' AND due_at > :now::timestamptz",
     { now },
-  )) as { rows: Array<{ next: Date | null }> };
+  ).options(preparedStatement('inbox_next_due'))) as { rows: Array<{ next: Date | null }> };
   return result.rows[0]?.next ?? undefined;
 }
 
@@ -142,7 +143,7 @@ SELECT c.contact_id,
 FROM unnest(:contacts::bigint[]) AS c(contact_id)`;
 
 export async function readContactStates(trx: Trx, contactIds: readonly number[]): Promise<ContactState[]> {
-  const result = (await trx.raw(READ_SQL, { contacts: contactIds as unknown as Knex.Value })) as {
+  const result = (await trx.raw(READ_SQL, { contacts: contactIds as unknown as Knex.Value }).options(preparedStatement('step_read'))) as {
     rows: Array<{
       contact_id: string | number;
       inbox: InboxRow[];
@@ -406,7 +407,7 @@ export async function writeBatch(trx: Trx, writes: BatchWrites): Promise<void> {
     xRow: col(failedRows, (x) => x.id),
     xError: col(failedRows, (x) => x.failure.error),
     xRetry: col(failedRows, (x) => x.failure.retryAt),
-  })) as { rows: Array<{ new_ids: Array<string | number> }> };
+  }).options(preparedStatement('step_write'))) as { rows: Array<{ new_ids: Array<string | number> }> };
   const ids = result.rows[0]?.new_ids ?? [];
   started.forEach((change, index) => {
     change.ref.id = Number(ids[index]);
