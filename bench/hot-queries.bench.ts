@@ -27,10 +27,6 @@ export interface ExplainedStatement extends ExplainedPlan {
   readonly label: string;
   /** The same statement prepared and planned without its values (plan_cache_mode = force_generic_plan). */
   readonly generic: ExplainedPlan;
-  /** Undefined when the statement could not run again (a write that conflicts with its own first run): plan only. */
-  readonly executionMs: number | undefined;
-  readonly seqScans: string[];
-  readonly indexes: string[];
 }
 
 export interface HotQueryReport {
@@ -136,33 +132,31 @@ async function explain(db: Knex, statement: Captured): Promise<ExplainedStatemen
   try {
     const run = async (analyze: boolean, generic: boolean) => {
       const options = `${analyze ? 'ANALYZE, ' : ''}FORMAT JSON`;
+      let prepared = false;
       await client.query('BEGIN');
       try {
-        if (!generic) {
-          const result = await client.query(`EXPLAIN (${options}) ${statement.sql}`, statement.bindings as unknown[]);
-          return (result.rows[0]['QUERY PLAN'] as Array<{ Plan: PlanNode; 'Execution Time'?: number }>)[0]!;
-        }
-        await client.query('SET LOCAL plan_cache_mode = force_generic_plan');
-        await client.query(`PREPARE hot_generic AS ${statement.sql}`);
-        try {
+        let explained = `EXPLAIN (${options}) ${statement.sql}`;
+        let values = statement.bindings as unknown[];
+        if (generic) {
+          await client.query('SET LOCAL plan_cache_mode = force_generic_plan');
+          await client.query(`PREPARE hot_generic AS ${statement.sql}`);
+          prepared = true;
           // A utility statement takes no bound parameters: the values go in as literals, written
           // as node-postgres would have sent them.
-          const parameters = statement.bindings
-            .map((value) => {
-              const text = prepareValue(value) as string | null;
-              return text === null ? 'NULL' : client.escapeLiteral(String(text));
-            })
-            .join(', ');
-          const execute = `EXECUTE hot_generic${parameters ? `(${parameters})` : ''}`;
-          const result = await client.query(`EXPLAIN (${options}) ${execute}`);
-          return (result.rows[0]['QUERY PLAN'] as Array<{ Plan: PlanNode; 'Execution Time'?: number }>)[0]!;
-        } finally {
-          // PREPARE outlives a rolled-back transaction.
-          await client.query('ROLLBACK');
-          await client.query('DEALLOCATE hot_generic');
+          const literals = statement.bindings.map((value) => {
+            const text = prepareValue(value) as string | null;
+            return text === null ? 'NULL' : client.escapeLiteral(String(text));
+          });
+          explained = `EXPLAIN (${options}) EXECUTE hot_generic${literals.length > 0 ? `(${literals.join(', ')})` : ''}`;
+          values = [];
         }
+        const result = await client.query(explained, values);
+        return (result.rows[0]['QUERY PLAN'] as Array<{ Plan: PlanNode; 'Execution Time'?: number }>)[0]!;
       } finally {
         await client.query('ROLLBACK');
+        // PREPARE outlives a rolled-back transaction. Only this name: the pool's connection holds
+        // the service's own prepared statements too.
+        if (prepared) await client.query('DEALLOCATE hot_generic');
       }
     };
     const summarise = async (generic: boolean): Promise<ExplainedPlan> => {
