@@ -151,6 +151,7 @@ export async function startService(baseConfig: Config, options: StartOptions = {
           idlePollMs: config.worker.pollIntervalMs,
         },
         onReplies: () => stage.poke(),
+        sends: stage,
         onActions: () => actions?.poke(),
         inspection,
         priority,

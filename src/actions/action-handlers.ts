@@ -5,6 +5,7 @@ import type { FileDownloader } from '../files/file-downloader.js';
 import type { GoogleClient } from '../integrations/google-client.js';
 import type { HttpActionClient } from '../integrations/http-action-client.js';
 import type { PonttaClient, StoredFile } from '../integrations/pontta-client.js';
+import { lockContactForStep } from '../conversations/contact-lock.js';
 import { OUTBOX_CHANNEL } from '../shared/wake-channels.js';
 import { ActionError, notConfigured } from './action-errors.js';
 import type { ActionRun } from './action-run-repository.js';
@@ -117,6 +118,9 @@ export function createActionHandlers(deps: ActionHandlerDeps): Record<string, Ac
         if (!(error instanceof FileTooLargeError)) throw error;
         // SPEC §8: refused politely; nothing of it is kept.
         await db.transaction(async (trx) => {
+          // Every writer of a contact's replies holds its step lock: a step batch that leases the
+          // contact's next reply (ADR 0013) must see every earlier one.
+          await lockContactForStep(trx, run.contact_id);
           await trx('received_files').where({ id: file.id }).update({ download_status: 'too_large', storage_key: null });
           await trx('message_history').insert({
             conversation_id: run.conversation_id,

@@ -1,4 +1,6 @@
 import type { CoreDeps } from '../app-deps.js';
+import type { ClaimedReply } from '../deliveries/outbox-repository.js';
+import type { SendReservation } from '../deliveries/send-stage.js';
 import { appendStepWrites, emptyStepWrites } from '../effects/step-writes.js';
 import type { FlowVersion, FlowVersionStore } from '../flows/flow-versions.js';
 import type { PgListener } from '../shared/pg-listener.js';
@@ -13,6 +15,7 @@ import {
   nextInboxDue,
   readContactStates,
   recordStepFailure,
+  NO_LEASES,
   writeBatch,
   type BatchWrites,
   type ContactState,
@@ -32,8 +35,10 @@ export interface StepEngineDeps extends Pick<CoreDeps, 'db' | 'logger' | 'settin
   /** Absent in tests that drive `runBatch` themselves. */
   readonly listener?: PgListener;
   readonly options: StepEngineOptions;
-  /** Called after a batch that queued replies committed (the send stage's poke). */
+  /** Called after a batch committed replies it did not hand to `sends` (the send stage's poke). */
   readonly onReplies?: () => void;
+  /** The send stage of this process: a batch leases its contacts' next replies itself (ADR 0013). */
+  readonly sends?: { reserve(limit: number): SendReservation };
   /** Called after a batch that requested flow actions committed (the action executor's poke). */
   readonly onActions?: () => void;
   /** Is anyone watching conversations live? Asked once per batch; must be cheap (src/inspection). */
@@ -145,6 +150,8 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
     const outcomes = new Map<number, StepOutcome>();
     const committed: BatchWrites[] = [];
     let claimed: number[] = [];
+    const reservation = deps.sends?.reserve(batchSize);
+    let leased: ClaimedReply[] = [];
     try {
       const writes = await deps.db.transaction(async (trx) => {
         claimed = await claimDueContacts(trx, new Date(now()), batchSize);
@@ -152,10 +159,13 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
         const states = await readContactStates(trx, claimed);
         const batch = emptyBatchWrites();
         await stepAll(states, base, batch, outcomes);
-        await writeBatch(trx, batch);
-        return batch;
+        const ownLeases = await writeBatch(trx, batch, reservation ? { ...reservation, dueBy: now() } : NO_LEASES);
+        return { batch, ownLeases };
       });
-      if (writes) committed.push(writes);
+      if (writes) {
+        committed.push(writes.batch);
+        leased = writes.ownLeases;
+      }
     } catch (error) {
       if (claimed.length === 0) throw error;
       // One contact's rows may have made the whole write fail: write each contact on its own.
@@ -165,14 +175,18 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
         const writes = await stepAlone(contactId, base, outcomes);
         if (writes) committed.push(writes);
       }
+    } finally {
+      // Only what committed: a rolled-back batch's leases never existed.
+      reservation?.start(leased);
     }
-    afterCommit(committed);
+    afterCommit(committed, leased.length);
     return { claimed: claimed.length, outcomes };
   }
 
   /** Effects carried out only once their step committed (ADR 0005): the send stage's poke, then the hook. */
-  function afterCommit(committed: readonly BatchWrites[]): void {
-    if (committed.some((writes) => writes.outbox.length > 0)) deps.onReplies?.();
+  function afterCommit(committed: readonly BatchWrites[], repliesStarted: number): void {
+    const replies = committed.reduce((count, writes) => count + writes.outbox.length, 0);
+    if (replies > repliesStarted) deps.onReplies?.();
     if (committed.some((writes) => writes.actionRuns.length > 0)) deps.onActions?.();
     if (!deps.onCommitted) return;
     for (const writes of committed) {

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { ClaimedReply } from '../deliveries/outbox-repository.js';
 import type { ActivityRow, ConversationRef, StepWrites } from '../effects/step-writes.js';
 import { writeTimerEffects } from '../timers/timer-repository.js';
 import { preparedStatement } from '../db/prepared-statement.js';
@@ -257,18 +258,33 @@ WITH new_ids AS MATERIALIZED (
          conversation_id = coalesce(p.conversation_id, (SELECT id FROM new_ids WHERE n = p.new_n))
     FROM unnest(:pRow::bigint[], :pConversation::bigint[], :pNew::int[]) AS p(id, conversation_id, new_n)
    WHERE m.id = p.id AND m.status = 'received'
+), cancelled AS (
+  UPDATE message_history SET status = 'cancelled', last_error = 'superseded by a newer input'
+   WHERE id = ANY(:cancelled::bigint[]) AND status = 'pending'
+     AND (claimed_until IS NULL OR claimed_until <= now())
+  RETURNING id
 ), outbox AS (
+  -- A row offered a lease (the first new reply of its contact, due now, within the send slots
+  -- reserved) takes it when its contact has no other pending reply: none in this snapshot that the
+  -- cancelled step above did not cancel. A reply another worker claimed meanwhile is not in
+  -- cancelled (its UPDATE waited for that claim and skipped it), so it keeps the line (ADR 0013).
   INSERT INTO message_history
     (conversation_id, contact_id, ticket_id, contact_name, contact_number, body, flow_message_id, reason, due_at,
-     direction, media_type, status)
+     direction, media_type, status, claimed_until, attempts)
   SELECT coalesce(o.conversation_id, (SELECT id FROM new_ids WHERE n = o.new_n)), o.contact_id, o.ticket_id,
-         o.contact_name, o.contact_number, o.body, o.flow_message_id, o.reason, o.due_at, 'outbound', 'text', 'pending'
-    FROM unnest(:oConversation::bigint[], :oNew::int[], :oContact::bigint[], :oTicket::bigint[], :oName::text[],
-                :oNumber::text[], :oBody::text[], :oFlowMessage::int[], :oReason::text[], :oDue::timestamptz[])
-         WITH ORDINALITY AS o(conversation_id, new_n, contact_id, ticket_id, contact_name, contact_number, body,
-                              flow_message_id, reason, due_at, position)
+         o.contact_name, o.contact_number, o.body, o.flow_message_id, o.reason, o.due_at, 'outbound', 'text', 'pending',
+         CASE WHEN o.leased THEN now() + make_interval(secs => :leaseSeconds) END, CASE WHEN o.leased THEN 1 ELSE 0 END
+    FROM (SELECT o.*, o.offered AND NOT EXISTS (
+                   SELECT 1 FROM message_history p
+                    WHERE p.contact_id = o.contact_id AND p.status = 'pending'
+                      AND p.id NOT IN (SELECT id FROM cancelled)) AS leased
+            FROM unnest(:oConversation::bigint[], :oNew::int[], :oContact::bigint[], :oTicket::bigint[], :oName::text[],
+                        :oNumber::text[], :oBody::text[], :oFlowMessage::int[], :oReason::text[], :oDue::timestamptz[],
+                        :oOffered::boolean[])
+                 WITH ORDINALITY AS o(conversation_id, new_n, contact_id, ticket_id, contact_name, contact_number, body,
+                                      flow_message_id, reason, due_at, offered, position)) o
    ORDER BY o.position
-  RETURNING id
+  RETURNING id, contact_id, conversation_id, ticket_id, body, attempts, claimed_until
 ), files AS (
   INSERT INTO received_files
     (conversation_id, message_history_id, contact_id, flow_message_id, file_name, file_type, mime_type, media_url, media_path)
@@ -284,10 +300,6 @@ WITH new_ids AS MATERIALIZED (
     FROM unnest(:aConversation::bigint[], :aNew::int[], :aContact::bigint[], :aAction::text[], :aDetails::jsonb[])
          WITH ORDINALITY AS a(conversation_id, new_n, contact_id, action, details, position)
    ORDER BY a.position
-), cancelled AS (
-  UPDATE message_history SET status = 'cancelled', last_error = 'superseded by a newer input'
-   WHERE id = ANY(:cancelled::bigint[]) AND status = 'pending'
-     AND (claimed_until IS NULL OR claimed_until <= now())
 ), failed AS (
   UPDATE message_history m SET attempts = m.attempts + 1, last_error = x.error, due_at = x.retry_at
     FROM unnest(:xRow::bigint[], :xError::text[], :xRetry::timestamptz[]) AS x(id, error, retry_at)
@@ -312,6 +324,9 @@ WITH new_ids AS MATERIALIZED (
 )
 SELECT (SELECT coalesce(array_agg(id ORDER BY n), '{}') FROM new_ids) AS new_ids,
        (SELECT count(*) FROM outbox) AS replies,
+       (SELECT coalesce(json_agg(l ORDER BY l.id), '[]'::json) FROM (
+          SELECT id, contact_id, conversation_id, ticket_id, body, attempts, claimed_until::text AS lease
+            FROM outbox WHERE claimed_until IS NOT NULL) l) AS leased,
        (SELECT count(*) FROM actions) AS actions,
        (SELECT count(*) FROM fed) AS fed`;
 
@@ -320,8 +335,48 @@ interface RefBinding {
   fresh: number | null;
 }
 
-/** Writes a batch of steps; fills in the ids of the conversations it started. */
-export async function writeBatch(trx: Trx, writes: BatchWrites): Promise<void> {
+/** Send slots a batch may fill with its own leases (ADR 0013). */
+export interface LeaseOffer {
+  readonly slots: number;
+  readonly leaseMs: number;
+  /**
+   * epoch ms by the batch's clock: a reply due by then is due now. The step's clock, not the
+   * database's, stamped the due times (a reply without delay is due at the step's now).
+   */
+  readonly dueBy: number;
+}
+
+export const NO_LEASES: LeaseOffer = { slots: 0, leaseMs: 0, dueBy: 0 };
+
+/** The first reply of each contact, if due, until the slots run out: only a contact's first can be next in its line. */
+function leaseOffers(outbox: BatchWrites['outbox'], leases: LeaseOffer): boolean[] {
+  const seen = new Set<number>();
+  let offered = 0;
+  return outbox.map((row) => {
+    if (seen.has(row.contactId)) return false;
+    seen.add(row.contactId);
+    if (offered >= leases.slots || row.dueAt.getTime() > leases.dueBy) return false;
+    offered += 1;
+    return true;
+  });
+}
+
+interface LeasedRow {
+  id: number;
+  contact_id: number;
+  conversation_id: number | null;
+  ticket_id: number | null;
+  body: string;
+  attempts: number;
+  lease: string;
+}
+
+/**
+ * Writes a batch of steps; fills in the ids of the conversations it started. Answers the replies it
+ * leased for the send stage (at most `leases.slots`): they are the send stage's once the
+ * transaction commits, and nobody's if it rolls back.
+ */
+export async function writeBatch(trx: Trx, writes: BatchWrites, leases: LeaseOffer = NO_LEASES): Promise<ClaimedReply[]> {
   const started = writes.conversations.filter((change) => change.start);
   const freshIndex = new Map<ConversationRef, number>(started.map((change, index) => [change.ref, index + 1]));
   const refOf = (ref: ConversationRef | null): RefBinding => {
@@ -376,6 +431,8 @@ export async function writeBatch(trx: Trx, writes: BatchWrites): Promise<void> {
     oFlowMessage: col(writes.outbox, (o) => o.flowMessageId),
     oReason: col(writes.outbox, (o) => o.reason),
     oDue: col(writes.outbox, (o) => o.dueAt),
+    oOffered: leaseOffers(writes.outbox, leases) as unknown as Knex.Value,
+    leaseSeconds: leases.leaseMs / 1000,
     fConversation: col(fileRefs, (r) => r.existing),
     fNew: col(fileRefs, (r) => r.fresh),
     fHistory: col(writes.receivedFiles, (f) => f.messageHistoryId),
@@ -407,13 +464,24 @@ export async function writeBatch(trx: Trx, writes: BatchWrites): Promise<void> {
     xRow: col(failedRows, (x) => x.id),
     xError: col(failedRows, (x) => x.failure.error),
     xRetry: col(failedRows, (x) => x.failure.retryAt),
-  }).options(preparedStatement('step_write'))) as { rows: Array<{ new_ids: Array<string | number> }> };
+  }).options(preparedStatement('step_write'))) as { rows: Array<{ new_ids: Array<string | number>; leased: LeasedRow[] }> };
   const ids = result.rows[0]?.new_ids ?? [];
   started.forEach((change, index) => {
     change.ref.id = Number(ids[index]);
   });
   // Durable timers and hand-offs (ADR 0007): one more statement, only for batches that have any.
   await writeTimerEffects(trx, writes, writes.conversations.filter((change) => change.endReason !== null && !change.start).map((change) => change.ref.id));
+  return (result.rows[0]?.leased ?? []).map((row) => ({
+    kind: 'send',
+    id: Number(row.id),
+    contactId: Number(row.contact_id),
+    conversationId: row.conversation_id === null ? null : Number(row.conversation_id),
+    ticketId: row.ticket_id === null ? null : Number(row.ticket_id),
+    body: row.body,
+    attempts: row.attempts,
+    uncertainAttempts: 0,
+    claimedUntil: row.lease,
+  }));
 }
 
 /** Records a contact's failed step in a transaction of its own (the batch's was rolled back). */

@@ -48,11 +48,26 @@ export interface SendStageDeps {
   readonly metrics?: Pick<ServiceMetrics, 'deliveries'>;
 }
 
+/**
+ * Free send slots held for a step batch that leases replies in its own write (ADR 0013): those
+ * replies start as soon as the batch commits, without a claim. `start` must be called once, after
+ * the batch's transaction ended, with the replies it leased (none when it rolled back); the slots
+ * it did not use go back to the stage.
+ */
+export interface SendReservation {
+  readonly slots: number;
+  /** The lease to write on each reply, as a claim would. */
+  readonly leaseMs: number;
+  start(replies: readonly ClaimedReply[]): void;
+}
+
 export interface SendStage {
   /** Starts listening and claiming; resolves once the loop runs. */
   start(): Promise<void>;
   /** Claim now (something was committed in this process that may be due). */
   poke(): void;
+  /** Up to `limit` free slots for a step batch's own leases (none unless the stage runs). */
+  reserve(limit: number): SendReservation;
   /** True between start() and stop(). */
   running(): boolean;
   /**
@@ -81,6 +96,10 @@ export function createSendStage(deps: SendStageDeps): SendStage {
   const inFlight = new Map<number, { readonly controller: AbortController; readonly done: Promise<void> }>();
   let state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   let loopDone: Promise<void> = Promise.resolve();
+  /** Slots promised to step batches still writing (`reserve`): not the claim's to fill. */
+  let reserved = 0;
+  /** The loop sleeps because every slot is busy or reserved: returned slots must wake it. */
+  let starved = false;
   let stopping: Promise<void> | undefined;
   /** Past it, a stopping stage gives up writing outcomes (the leases expire and count as unknown). */
   let recordDeadline = Number.POSITIVE_INFINITY;
@@ -168,11 +187,13 @@ export function createSendStage(deps: SendStageDeps): SendStage {
   async function loop(): Promise<void> {
     let claimFailures = 0;
     while (state === 'running') {
-      const capacity = Math.min(claimBatch, concurrency - inFlight.size);
+      const capacity = Math.min(claimBatch, concurrency - inFlight.size - reserved);
       if (capacity <= 0) {
-        // Every slot is busy: the next finished call pokes.
+        // Every slot is busy: the next finished call, or a reservation given back, pokes.
         wake.clear();
+        starved = true;
         await sleep(idlePollMs);
+        starved = false;
         continue;
       }
       wake.clear();
@@ -215,6 +236,42 @@ export function createSendStage(deps: SendStageDeps): SendStage {
       if (taken >= capacity || claimed.givenUp.length > 0) continue;
       await sleep(Math.max(1, Math.min(claimed.nextDueInMs ?? idlePollMs, idlePollMs)));
     }
+  }
+
+  /** Starts replies a committed step batch leased itself, a few milliseconds of CPU at a time. */
+  async function startLeased(replies: readonly ClaimedReply[]): Promise<void> {
+    const slices = cpuSlices();
+    for (const [index, reply] of replies.entries()) {
+      await slices.next();
+      if (state !== 'running') {
+        await release(replies.slice(index));
+        return;
+      }
+      dispatch(reply);
+    }
+  }
+
+  function reserve(limit: number): SendReservation {
+    const slots = state === 'running' ? Math.max(0, Math.min(Math.floor(limit), concurrency - inFlight.size - reserved)) : 0;
+    reserved += slots;
+    let open = true;
+    return {
+      slots,
+      leaseMs,
+      start(replies) {
+        if (!open) throw new Error('send reservation already started');
+        open = false;
+        reserved -= slots;
+        if (replies.length > slots) {
+          // A writer that ignores its slots: the extra calls still go (their leases are written), over the limit.
+          log.error({ slots, replies: replies.length }, 'a step batch leased more replies than it reserved slots for');
+        }
+        if (replies.length > 0) {
+          startLeased(replies).catch((error: unknown) => log.error({ err: errorText(error) }, 'could not start leased replies; their leases will expire'));
+        }
+        if (starved && replies.length < slots) poke();
+      },
+    };
   }
 
   async function settled(timeoutMs: number): Promise<void> {
@@ -261,6 +318,7 @@ export function createSendStage(deps: SendStageDeps): SendStage {
     poke() {
       if (state === 'running') poke();
     },
+    reserve,
     running() {
       return state === 'running';
     },

@@ -1,6 +1,8 @@
 // The batched step engine against a real database with a pinned clock: what one batch writes.
 import { expect } from 'chai';
 import type { CoreDeps } from '../../src/app-deps.js';
+import type { ClaimedReply } from '../../src/deliveries/outbox-repository.js';
+import type { SendReservation } from '../../src/deliveries/send-stage.js';
 import { createConversationAdminService } from '../../src/conversations/conversation-admin-service.js';
 import type { StepEngine } from '../../src/conversations/step-engine.js';
 import type { TestDatabase } from '../support/test-database.js';
@@ -353,5 +355,101 @@ describe('step engine', () => {
     expect((await engine.runBatch()).outcomes.has(contactId)).to.equal(false);
     clock += 2_000;
     expect(await outcomeOf(contactId)).to.deep.equal({ kind: 'processed', inputs: 2, replies: 3 });
+  });
+
+  describe('replies leased for the send stage as the batch writes them (ADR 0013)', () => {
+    /** A send stage stand-in: grants up to `slots`, keeps what each batch started. */
+    function fakeSends(slots: number) {
+      const started: ClaimedReply[][] = [];
+      let pokes = 0;
+      const sends = {
+        reserve: (limit: number): SendReservation => ({
+          slots: Math.min(limit, slots),
+          leaseMs: 30_000,
+          start: (replies) => {
+            started.push([...replies]);
+          },
+        }),
+      };
+      const leasing = createTestStepEngine(deps, { now: () => clock, sends, onReplies: () => (pokes += 1) });
+      return { leasing, started, pokes: () => pokes };
+    }
+    const leaseOf = async (id: number) =>
+      (await deps.db('message_history').where({ id }).first(deps.db.raw('claimed_until::text AS lease'), 'attempts')) as { lease: string | null; attempts: number };
+
+    it("leases each contact's first reply due now, and only it", async () => {
+      const { leasing, started, pokes } = fakeSends(64);
+      const [joana, pedro] = [nextContact * 10, nextContact * 10 + 1];
+      await insertInbound(deps.db, { contactId: joana, body: 'oi', name: 'Joana' });
+      await insertInbound(deps.db, { contactId: pedro, body: 'oi', name: 'Pedro' });
+      await leasing.runBatch();
+      expect(started).to.have.length(1);
+      const replies = started[0]!;
+      expect(replies.map((reply) => [reply.contactId, reply.body, reply.attempts])).to.have.deep.members([
+        [joana, 'Olá, Joana!', 1],
+        [pedro, 'Olá, Pedro!', 1],
+      ]);
+      for (const reply of replies) {
+        const [first, ...delayed] = await outbound(reply.contactId);
+        expect(reply.id).to.equal(first.id);
+        expect(reply.conversationId).to.equal(first.conversation_id);
+        // The outcome write matches the lease text exactly.
+        expect(await leaseOf(first.id)).to.deep.equal({ lease: reply.claimedUntil, attempts: 1 });
+        for (const row of delayed) expect(await leaseOf(row.id)).to.deep.equal({ lease: null, attempts: 0 });
+      }
+      // The delayed replies of the chain are the claim's: the stage is poked for them.
+      expect(pokes()).to.equal(1);
+    });
+
+    it('leases no more replies than the slots reserved; the rest wait for the claim', async () => {
+      const { leasing, started, pokes } = fakeSends(1);
+      const contacts = [nextContact * 10, nextContact * 10 + 1, nextContact * 10 + 2];
+      for (const contactId of contacts) await insertInbound(deps.db, { contactId, body: 'oi' });
+      await leasing.runBatch();
+      expect(started.map((replies) => replies.length)).to.deep.equal([1]);
+      const firsts = await Promise.all(contacts.map(async (contactId) => (await outbound(contactId))[0]));
+      expect(firsts.filter((row) => row.claimed_until !== null).map((row) => row.id)).to.deep.equal([started[0]![0]!.id]);
+      expect(pokes()).to.equal(1);
+    });
+
+    it("leases nothing behind a contact's reply still in flight, and nothing of a batch rolled back", async () => {
+      const { leasing, started } = fakeSends(64);
+      const contactId = nextContact;
+      await insertInbound(deps.db, { contactId, body: 'oi' });
+      await engine.runBatch();
+      const [first] = await outbound(contactId);
+      await deps.db('message_history').where({ id: first.id }).update({ claimed_until: new Date(Date.now() + 60_000), attempts: 1 });
+      clock = NOW + 1_000;
+      await insertInbound(deps.db, { contactId, body: '1' });
+      expect((await leasing.runBatch()).outcomes.get(contactId)).to.deep.equal({ kind: 'processed', inputs: 1, replies: 1 });
+      expect(started).to.deep.equal([[]]);
+      const rows = await outbound(contactId);
+      expect(rows.map((row) => [row.body, row.status, row.claimed_until === null])).to.deep.equal([
+        ['Olá, Maria Souza!', 'pending', false],
+        ['Um momento...', 'cancelled', true],
+        ['Menu: 1 orçamento, 2 fim, quem', 'cancelled', true],
+        ['Seu nome?', 'pending', true],
+      ]);
+
+      // A batch whose write fails is written contact by contact, without leases.
+      const refused = nextContact * 10 + 7;
+      const fine = nextContact * 10 + 8;
+      await deps.db.raw(`CREATE OR REPLACE FUNCTION refuse_contact_reply() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.contact_id = ${refused} AND NEW.direction = 'outbound' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$`);
+      await deps.db.raw('CREATE TRIGGER refuse_contact_reply BEFORE INSERT ON message_history FOR EACH ROW EXECUTE FUNCTION refuse_contact_reply()');
+      try {
+        await insertInbound(deps.db, { contactId: refused, body: 'oi' });
+        await insertInbound(deps.db, { contactId: fine, body: 'oi' });
+        await leasing.runBatch();
+      } finally {
+        await deps.db.raw('DROP TRIGGER refuse_contact_reply ON message_history');
+      }
+      expect(started).to.deep.equal([[], []]);
+      expect((await outbound(fine)).map((row) => [row.status, row.claimed_until])).to.deep.equal([
+        ['pending', null],
+        ['pending', null],
+        ['pending', null],
+      ]);
+    });
   });
 });

@@ -5,6 +5,7 @@
 // (a NOTIFY, an outcome written, the next due time), not by polling.
 import { expect } from 'chai';
 import { createSendStage, sendLeaseMs, type SendStage, type SendStageOptions } from '../../src/deliveries/send-stage.js';
+import type { ClaimedReply } from '../../src/deliveries/outbox-repository.js';
 import { MAX_DELIVERY_ATTEMPTS, UNCERTAIN_FAILURE_REASON } from '../../src/deliveries/send-policy.js';
 import { createGosacClient } from '../../src/integrations/gosac-client.js';
 import { createLogger } from '../../src/shared/logger.js';
@@ -396,5 +397,70 @@ describe('send stage', function () {
     const handedBack = firstRows.filter((row) => row.status === 'pending');
     expect(handedBack).to.have.length(3);
     for (const row of handedBack) expect(row).to.include({ attempts: 0, claimed_until: null });
+  });
+
+  /** A reply leased as a step batch's write leases it (ADR 0013): attempts 1, the lease as PostgreSQL prints it. */
+  async function leasedAsStepWrote(who: number, body: string): Promise<ClaimedReply> {
+    const [id] = await queue(who, [{ body, attempts: 1, leaseInMs: 10_000 }]);
+    const [row] = await db()('message_history').where({ id }).select(db().raw('claimed_until::text AS lease'));
+    return { kind: 'send', id: id!, contactId: who, conversationId: null, ticketId: who + 500, body, attempts: 1, uncertainAttempts: 0, claimedUntil: row.lease };
+  }
+
+  it('starts the replies a step batch leased itself, with no claim, and records them', async () => {
+    const stage = await start();
+    const who = contact();
+    const reservation = stage.reserve(10);
+    expect(reservation.slots).to.equal(10);
+    const reply = await leasedAsStepWrote(who, 'sem fila');
+    // A leased reply is not the claim's: a poke alone does not send it.
+    stage.poke();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(texts(who)).to.deep.equal([]);
+    reservation.start([reply]);
+    await allSent(who, 2_000);
+    expect(texts(who)).to.deep.equal(['sem fila']);
+    expect((await rows(who)).map((row) => [row.status, row.attempts, row.claimed_until])).to.deep.equal([['sent', 1, null]]);
+  });
+
+  it('keeps reserved slots from the claim until the batch gives them back', async () => {
+    const stage = await start({ concurrency: 2 });
+    expect(stage.reserve(5).slots, 'at most the free slots').to.equal(2);
+    const full = stage.reserve(5);
+    expect(full.slots).to.equal(0);
+    full.start([]);
+    // The stage's two slots are reserved (above): a queued reply waits, though poked.
+    const waiting = contact();
+    await queue(waiting, [{ body: 'espera' }]);
+    stage.poke();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(texts(waiting)).to.deep.equal([]);
+    expect(() => full.start([]), 'started twice').to.throw(/already started/);
+  });
+
+  it('claims again as soon as a batch gives back reserved slots it did not fill', async () => {
+    const stage = await start({ concurrency: 1 });
+    const reservation = stage.reserve(1);
+    const waiting = contact();
+    await queue(waiting, [{ body: 'devolvida' }]);
+    stage.poke();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(texts(waiting)).to.deep.equal([]);
+    reservation.start([]);
+    // The idle poll is a minute: only the returned slot can have woken the claim.
+    await allSent(waiting, 2_000);
+  });
+
+  it('hands back, untried, leased replies that reach a stopped stage', async () => {
+    const stage = await start();
+    const who = contact();
+    const reservation = stage.reserve(1);
+    const reply = await leasedAsStepWrote(who, 'tarde demais');
+    await stage.stop(0);
+    expect(stage.reserve(1).slots, 'a stopped stage reserves nothing').to.equal(0);
+    reservation.start([reply]);
+    await eventually(async () => {
+      expect((await rows(who)).map((row) => [row.status, row.attempts, row.claimed_until])).to.deep.equal([['pending', 0, null]]);
+    }, 2_000, 20);
+    expect(texts(who)).to.deep.equal([]);
   });
 });
