@@ -278,6 +278,8 @@ async function withDevelopmentAdminToken(config: Config, logger: Logger): Promis
   return Object.freeze({ ...config, adminApiToken: token });
 }
 
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 async function listen(
   handler: Parameters<typeof import('node:http').createServer>[1],
   port: number,
@@ -285,7 +287,11 @@ async function listen(
 ): Promise<Server> {
   const { createServer } = await import('node:http');
   const server = createServer(handler);
-  server.keepAliveTimeout = 5_000;
+  // A client that reuses an idle connection just as the server closes it gets a reset (GOSAC
+  // resends the webhook, but it arrives late). Clients and load balancers keep idle connections
+  // for up to 60 s (Node's own agent: 5 s, the old value here): the server outwaits them all.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
