@@ -221,16 +221,7 @@ export function createSendStage(deps: SendStageDeps): SendStage {
           'reply given up: a worker died while sending it before, GOSAC may have it',
         );
       }
-      const slices = cpuSlices();
-      for (const [index, reply] of claimed.replies.entries()) {
-        await slices.next();
-        if (state !== 'running') {
-          // stop() began while this claim was being started: what is not out yet goes back.
-          await release(claimed.replies.slice(index));
-          return;
-        }
-        dispatch(reply);
-      }
+      if (!(await startAll(claimed.replies))) return;
       const taken = claimed.replies.length + claimed.givenUp.length;
       // A full claim may have left due replies behind; a given-up reply lets its contact's next one go.
       if (taken >= capacity || claimed.givenUp.length > 0) continue;
@@ -238,17 +229,21 @@ export function createSendStage(deps: SendStageDeps): SendStage {
     }
   }
 
-  /** Starts replies a committed step batch leased itself, a few milliseconds of CPU at a time. */
-  async function startLeased(replies: readonly ClaimedReply[]): Promise<void> {
+  /**
+   * Starts leased replies a few milliseconds of CPU at a time. When stop() begins meanwhile, what
+   * is not out yet goes back, and the answer is false.
+   */
+  async function startAll(replies: readonly ClaimedReply[]): Promise<boolean> {
     const slices = cpuSlices();
     for (const [index, reply] of replies.entries()) {
       await slices.next();
       if (state !== 'running') {
         await release(replies.slice(index));
-        return;
+        return false;
       }
       dispatch(reply);
     }
+    return true;
   }
 
   function reserve(limit: number): SendReservation {
@@ -267,7 +262,7 @@ export function createSendStage(deps: SendStageDeps): SendStage {
           log.error({ slots, replies: replies.length }, 'a step batch leased more replies than it reserved slots for');
         }
         if (replies.length > 0) {
-          startLeased(replies).catch((error: unknown) => log.error({ err: errorText(error) }, 'could not start leased replies; their leases will expire'));
+          startAll(replies).catch((error: unknown) => log.error({ err: errorText(error) }, 'could not start leased replies; their leases will expire'));
         }
         if (starved && replies.length < slots) poke();
       },
