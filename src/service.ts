@@ -278,7 +278,7 @@ async function withDevelopmentAdminToken(config: Config, logger: Logger): Promis
   return Object.freeze({ ...config, adminApiToken: token });
 }
 
-export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 async function listen(
   handler: Parameters<typeof import('node:http').createServer>[1],
