@@ -159,7 +159,7 @@ export function createStepEngine(deps: StepEngineDeps): StepEngine {
         const states = await readContactStates(trx, claimed);
         const batch = emptyBatchWrites();
         await stepAll(states, base, batch, outcomes);
-        const ownLeases = await writeBatch(trx, batch, reservation ? { ...reservation, dueBy: now() } : NO_LEASES);
+        const ownLeases = await writeBatch(trx, batch, reservation ? { slots: reservation.slots, leaseMs: reservation.leaseMs, dueBy: now() } : NO_LEASES);
         return { batch, ownLeases };
       });
       if (writes) {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { ClaimedReply } from '../deliveries/outbox-repository.js';
+import { leasedReply, type ClaimedReply, type LeasedRow } from '../deliveries/outbox-repository.js';
 import type { ActivityRow, ConversationRef, StepWrites } from '../effects/step-writes.js';
 import { writeTimerEffects } from '../timers/timer-repository.js';
 import { preparedStatement } from '../db/prepared-statement.js';
@@ -284,7 +284,7 @@ WITH new_ids AS MATERIALIZED (
                  WITH ORDINALITY AS o(conversation_id, new_n, contact_id, ticket_id, contact_name, contact_number, body,
                                       flow_message_id, reason, due_at, offered, position)) o
    ORDER BY o.position
-  RETURNING id, contact_id, conversation_id, ticket_id, body, attempts, claimed_until
+  RETURNING id, contact_id, conversation_id, ticket_id, body, attempts, uncertain_attempts, claimed_until
 ), files AS (
   INSERT INTO received_files
     (conversation_id, message_history_id, contact_id, flow_message_id, file_name, file_type, mime_type, media_url, media_path)
@@ -325,7 +325,7 @@ WITH new_ids AS MATERIALIZED (
 SELECT (SELECT coalesce(array_agg(id ORDER BY n), '{}') FROM new_ids) AS new_ids,
        (SELECT count(*) FROM outbox) AS replies,
        (SELECT coalesce(json_agg(l ORDER BY l.id), '[]'::json) FROM (
-          SELECT id, contact_id, conversation_id, ticket_id, body, attempts, claimed_until::text AS lease
+          SELECT id, contact_id, conversation_id, ticket_id, body, attempts, uncertain_attempts, claimed_until::text AS lease
             FROM outbox WHERE claimed_until IS NOT NULL) l) AS leased,
        (SELECT count(*) FROM actions) AS actions,
        (SELECT count(*) FROM fed) AS fed`;
@@ -359,16 +359,6 @@ function leaseOffers(outbox: BatchWrites['outbox'], leases: LeaseOffer): boolean
     offered += 1;
     return true;
   });
-}
-
-interface LeasedRow {
-  id: number;
-  contact_id: number;
-  conversation_id: number | null;
-  ticket_id: number | null;
-  body: string;
-  attempts: number;
-  lease: string;
 }
 
 /**
@@ -471,17 +461,7 @@ export async function writeBatch(trx: Trx, writes: BatchWrites, leases: LeaseOff
   });
   // Durable timers and hand-offs (ADR 0007): one more statement, only for batches that have any.
   await writeTimerEffects(trx, writes, writes.conversations.filter((change) => change.endReason !== null && !change.start).map((change) => change.ref.id));
-  return (result.rows[0]?.leased ?? []).map((row) => ({
-    kind: 'send',
-    id: Number(row.id),
-    contactId: Number(row.contact_id),
-    conversationId: row.conversation_id === null ? null : Number(row.conversation_id),
-    ticketId: row.ticket_id === null ? null : Number(row.ticket_id),
-    body: row.body,
-    attempts: row.attempts,
-    uncertainAttempts: 0,
-    claimedUntil: row.lease,
-  }));
+  return (result.rows[0]?.leased ?? []).map(leasedReply);
 }
 
 /** Records a contact's failed step in a transaction of its own (the batch's was rolled back). */

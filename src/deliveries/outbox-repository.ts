@@ -132,7 +132,33 @@ interface ClaimRow {
   next_due_in_ms: number | null;
 }
 
-const conversationOf = (row: ClaimRow) => (row.conversation_id === null ? null : Number(row.conversation_id));
+const conversationOf = (row: Pick<ClaimRow, 'conversation_id'>) => (row.conversation_id === null ? null : Number(row.conversation_id));
+
+/** A row that holds a send lease, as the claim and a step batch's write (ADR 0013) both answer it. */
+export interface LeasedRow {
+  id: number;
+  contact_id: number;
+  conversation_id: number | string | null;
+  ticket_id: number | null;
+  body: string | null;
+  attempts: number | null;
+  uncertain_attempts: number | null;
+  lease: string;
+}
+
+export function leasedReply(row: LeasedRow): ClaimedReply {
+  return {
+    kind: 'send',
+    id: row.id,
+    contactId: row.contact_id,
+    conversationId: conversationOf(row),
+    ticketId: row.ticket_id,
+    body: row.body ?? '',
+    attempts: row.attempts ?? 0,
+    uncertainAttempts: row.uncertain_attempts ?? 0,
+    claimedUntil: row.lease,
+  };
+}
 
 function decodeClaim(rows: readonly ClaimRow[]): ClaimResult {
   const replies: ClaimedReply[] = [];
@@ -144,17 +170,7 @@ function decodeClaim(rows: readonly ClaimRow[]): ClaimResult {
       continue;
     }
     if (row.lease === null) throw new Error(`claimed reply ${row.id} has no lease`);
-    replies.push({
-      kind: 'send',
-      id: row.id,
-      contactId: row.contact_id,
-      conversationId: conversationOf(row),
-      ticketId: row.ticket_id,
-      body: row.body ?? '',
-      attempts: row.attempts ?? 0,
-      uncertainAttempts: row.uncertain_attempts ?? 0,
-      claimedUntil: row.lease,
-    });
+    replies.push(leasedReply({ ...row, id: row.id, contact_id: row.contact_id, lease: row.lease }));
   }
   const next = rows[0]?.next_due_in_ms ?? null;
   const nextDueInMs = next === null ? null : Math.max(0, next);
