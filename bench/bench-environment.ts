@@ -22,10 +22,17 @@ export function createBenchDatabase(): Promise<TestDatabase> {
  * latency), as a contact would see it once GOSAC took it, so a slow GOSAC shows in the latency.
  * `record: false` only counts (intake runs: nobody waits, so nothing is kept).
  */
+export interface SinkMessage {
+  readonly body: string;
+  readonly at: number;
+  readonly arrivedAt: number;
+}
+
 export interface GosacSink {
   readonly url: string;
   received: number;
-  nextMessageFor(ticketId: number): Promise<{ body: string; at: number }>;
+  /** `at`: when the sink answered (performance.now()); `arrivedAt`: when the request had arrived. */
+  nextMessageFor(ticketId: number): Promise<SinkMessage>;
   close(): Promise<void>;
 }
 
@@ -37,37 +44,38 @@ export interface GosacSinkOptions {
 export async function startGosacSink(options: GosacSinkOptions = {}): Promise<GosacSink> {
   const latencyMs = options.latencyMs ?? 0;
   const record = options.record ?? true;
-  const waiters = new Map<number, Array<(message: { body: string; at: number }) => void>>();
-  const early = new Map<number, Array<{ body: string; at: number }>>();
+  const waiters = new Map<number, Array<(message: SinkMessage) => void>>();
+  const early = new Map<number, SinkMessage[]>();
   const sink = {
     url: '',
     received: 0,
     nextMessageFor(ticketId: number) {
       const queued = early.get(ticketId)?.shift();
       if (queued) return Promise.resolve(queued);
-      return new Promise<{ body: string; at: number }>((resolve) => {
+      return new Promise<SinkMessage>((resolve) => {
         waiters.set(ticketId, [...(waiters.get(ticketId) ?? []), resolve]);
       });
     },
     close: async () => {},
   };
-  const delivered = (ticketId: number, body: string) => {
+  const delivered = (ticketId: number, body: string, arrivedAt: number) => {
     sink.received += 1;
     if (!record) return;
-    const at = performance.now();
+    const message = { body, at: performance.now(), arrivedAt };
     const waiter = waiters.get(ticketId)?.shift();
-    if (waiter) waiter({ body, at });
-    else early.set(ticketId, [...(early.get(ticketId) ?? []), { body, at }]);
+    if (waiter) waiter(message);
+    else early.set(ticketId, [...(early.get(ticketId) ?? []), message]);
   };
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
+      const arrivedAt = performance.now();
       const ticketId = Number(request.url?.split('/').pop());
       const body = record ? (JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}').body as string) : '';
       const answer = () => {
         response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-        delivered(ticketId, body);
+        delivered(ticketId, body, arrivedAt);
       };
       if (latencyMs > 0) setTimeout(answer, latencyMs);
       else answer();

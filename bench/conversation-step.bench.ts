@@ -7,6 +7,7 @@
 // - paced (runPacedStepBench): arrivals at a fixed overall rate from a scheduler (open loop),
 //   spread over the contacts, a contact only sending once its previous reply arrived.
 import { readFile } from 'node:fs/promises';
+import type { TestDatabase } from '../test/support/test-database.js';
 import {
   adminPost,
   cpuMsOf,
@@ -14,6 +15,7 @@ import {
   createJsonPoster,
   percentile,
   sampleRss,
+  type SinkMessage,
   startGosacSink,
   startServiceProcess,
   webhookBody,
@@ -40,6 +42,33 @@ export interface StepBenchOptions {
    * function gives after the measured part lands in the result's `during`.
    */
   during?: (url: string) => Promise<() => Promise<Record<string, number>>>;
+  /** Break each step's time down into its phases (`StepPhases`), from its rows and the sink. */
+  phases?: boolean;
+}
+
+/**
+ * Where a step's time went, over every measured step: each phase's p50, p90 and mean in ms. The
+ * means of the first four add up to the mean latency. Timestamps come from two clocks on one
+ * machine, the bench's (performance.timeOrigin + now) and PostgreSQL's `now()` (the start of the
+ * transaction that wrote the row), so phases are good to a millisecond or so.
+ */
+export interface StepPhases {
+  /** Webhook sent → its message row inserted (HTTP, parsing, the intake's group commit queue). */
+  readonly webhookToStored: PhaseFigures;
+  /** Inserted → the step batch that took it began (the inbox wait: loops busy, the wake-up). */
+  readonly storedToStepped: PhaseFigures;
+  /** That batch began → the reply arrived at the sink (step, write, commit, lease or claim, the call). */
+  readonly steppedToGosac: PhaseFigures;
+  /** Arrived at the sink → the sink answered (its configured latency, plus its own delays). */
+  readonly gosacAnswer: PhaseFigures;
+  /** The sink answered the previous reply → the contact's next webhook left (the bench's client). */
+  readonly answerToNextWebhook: PhaseFigures;
+}
+
+export interface PhaseFigures {
+  readonly p50: number;
+  readonly p90: number;
+  readonly mean: number;
 }
 
 export interface StepBenchResult {
@@ -55,6 +84,8 @@ export interface StepBenchResult {
   cpuMsPerStep?: number;
   /** Statements per step over every process, when counted. */
   queriesPerStep?: { total: number; app: number; graphileWorker: number; byKind: Record<string, number> };
+  /** With `options.phases`. */
+  phases?: StepPhases;
 }
 
 const QUESTIONS = 10;
@@ -68,6 +99,7 @@ interface QueryCounts {
 
 interface StepEnvironment {
   url: string;
+  database: TestDatabase;
   sink: GosacSink;
   processes: Record<string, ServiceProcess>;
 }
@@ -99,7 +131,7 @@ async function withStepEnvironment<T>(options: StepBenchOptions, body: (environm
     await createQuestionFlow(url);
     // Warm-up contacts (not measured): JIT, pools, the compiled flow in every worker's cache.
     await Promise.all(Array.from({ length: 20 }, (_, index) => runContact(url, sink, 800_000 + index, 3, [], 'W')));
-    return await body({ url, sink, processes });
+    return await body({ url, database, sink, processes });
   } finally {
     // A later run's service may get this port again: it must not inherit these sockets.
     const url = processes.web?.url;
@@ -117,20 +149,21 @@ async function withStepEnvironment<T>(options: StepBenchOptions, body: (environm
 }
 
 export async function runConversationStepBench(options: StepBenchOptions): Promise<StepBenchResult> {
-  return withStepEnvironment(options, async ({ url, sink, processes }) => {
+  return withStepEnvironment(options, async ({ url, database, sink, processes }) => {
     const stopDuring = await options.during?.(url);
     const countsBefore = await readCounts(options, Object.keys(processes));
     const rss = sampleRss(processes);
     const cpuBefore = cpuMsOf(processes);
-    const latencies: number[] = [];
+    const traces: StepTrace[] = [];
     const deadline = performance.now() + options.maxSeconds * 1000;
     const started = performance.now();
     await Promise.all(
       Array.from({ length: options.contacts }, (_, index) =>
-        runContact(url, sink, 900_000 + index, options.stepsPerContact, latencies, 'B', deadline),
+        runContact(url, sink, 900_000 + index, options.stepsPerContact, traces, 'B', deadline),
       ),
     );
     const seconds = (performance.now() - started) / 1000;
+    const latencies = traces.map((trace) => trace.reply.at - trace.sentAt);
     const cpuAfter = cpuMsOf(processes);
     const maxRssBytes = rss.stop();
     const during = await stopDuring?.();
@@ -149,6 +182,7 @@ export async function runConversationStepBench(options: StepBenchOptions): Promi
       ...(during ? { during } : {}),
       ...(cpuBefore !== undefined && cpuAfter !== undefined && latencies.length > 0 ? { cpuMsPerStep: (cpuAfter - cpuBefore) / latencies.length } : {}),
       ...(countsBefore && countsAfter ? { queriesPerStep: perStep(countsBefore, countsAfter, steps) } : {}),
+      ...(options.phases ? { phases: await phasesOf(database, traces) } : {}),
     };
   });
 }
@@ -219,8 +253,8 @@ export async function runPacedStepBench(options: PacedStepBenchOptions): Promise
       const step = stepOf.get(contactId) ?? 0;
       stepOf.set(contactId, step + 1);
       const running: Promise<void> = oneStep(url, sink, contactId, step, 'P').then(
-        (latency) => {
-          latencies.push(latency);
+        (trace) => {
+          latencies.push(trace.reply.at - trace.sentAt);
           inFlight.delete(running);
           idle.push(contactId);
           wakeIdle?.();
@@ -285,19 +319,31 @@ async function runContact(
   sink: GosacSink,
   contactId: number,
   steps: number,
-  latencies: number[],
+  traces: StepTrace[],
   prefix: string,
   deadline = Number.POSITIVE_INFINITY,
 ): Promise<void> {
+  let previous: StepTrace | undefined;
   for (let step = 0; step < steps && performance.now() < deadline; step += 1) {
-    latencies.push(await oneStep(url, sink, contactId, step, prefix));
+    const trace: StepTrace = { ...(await oneStep(url, sink, contactId, step, prefix)), ...(previous ? { previousAnswerAt: previous.reply.at } : {}) };
+    traces.push(trace);
+    previous = trace;
   }
+}
+
+/** One step as the bench saw it (performance.now() times). */
+interface StepTrace {
+  readonly messageId: string;
+  readonly sentAt: number;
+  readonly reply: SinkMessage;
+  /** When the sink answered this contact's previous reply (closed loop only). */
+  readonly previousAnswerAt?: number;
 }
 
 const posters = new Map<string, ReturnType<typeof createJsonPoster>>();
 
-/** One message of `contactId` through the webhook; resolves with the ms until its reply arrived. */
-async function oneStep(url: string, sink: GosacSink, contactId: number, step: number, prefix: string): Promise<number> {
+/** One message of `contactId` through the webhook; resolves once its reply arrived. */
+async function oneStep(url: string, sink: GosacSink, contactId: number, step: number, prefix: string): Promise<StepTrace> {
   let post = posters.get(url);
   if (!post) {
     post = createJsonPoster(url);
@@ -305,10 +351,50 @@ async function oneStep(url: string, sink: GosacSink, contactId: number, step: nu
   }
   const reply = sink.nextMessageFor(contactId);
   const sentAt = performance.now();
-  const status = await post.post('/webhook', JSON.stringify(webhookBody(contactId, `resposta ${step}`, `${prefix}${contactId}S${step}`)));
+  const messageId = `${prefix}${contactId}S${step}`;
+  const status = await post.post('/webhook', JSON.stringify(webhookBody(contactId, `resposta ${step}`, messageId)));
   if (status !== 200) throw new Error(`webhook answered ${status}`);
-  const { at } = await withTimeout(reply, 30_000, `no reply for contact ${contactId} step ${step}`);
-  return at - sentAt;
+  return { messageId, sentAt, reply: await withTimeout(reply, 30_000, `no reply for contact ${contactId} step ${step}`) };
+}
+
+/** Each step's inbound row and the reply written for it, with the bench's timestamps (`StepPhases`). */
+async function phasesOf(database: TestDatabase, traces: readonly StepTrace[]): Promise<StepPhases> {
+  const result = await database.db.raw(
+    `SELECT inbound.gosac_message_id AS id,
+            extract(epoch FROM inbound.created_at) * 1000 AS stored,
+            extract(epoch FROM reply.created_at) * 1000 AS stepped
+       FROM message_history inbound
+       CROSS JOIN LATERAL (
+         SELECT created_at FROM message_history reply
+          WHERE reply.contact_id = inbound.contact_id AND reply.direction = 'outbound' AND reply.id > inbound.id
+          ORDER BY reply.id LIMIT 1) reply
+      WHERE inbound.gosac_message_id = ANY(?)`,
+    [traces.map((trace) => trace.messageId)],
+  );
+  const rows = new Map((result.rows as Array<{ id: string; stored: string; stepped: string }>).map((row) => [row.id, row]));
+  // performance.now() on the wall clock, as PostgreSQL's timestamps are.
+  const wall = (at: number) => performance.timeOrigin + at;
+  const phases = { webhookToStored: [] as number[], storedToStepped: [] as number[], steppedToGosac: [] as number[], gosacAnswer: [] as number[], answerToNextWebhook: [] as number[] };
+  for (const trace of traces) {
+    const row = rows.get(trace.messageId);
+    if (!row) throw new Error(`step ${trace.messageId}: no reply row, yet the sink had its reply`);
+    phases.webhookToStored.push(Number(row.stored) - wall(trace.sentAt));
+    phases.storedToStepped.push(Number(row.stepped) - Number(row.stored));
+    phases.steppedToGosac.push(wall(trace.reply.arrivedAt) - Number(row.stepped));
+    phases.gosacAnswer.push(trace.reply.at - trace.reply.arrivedAt);
+    if (trace.previousAnswerAt !== undefined) phases.answerToNextWebhook.push(trace.sentAt - trace.previousAnswerAt);
+  }
+  const figures = (values: number[]): PhaseFigures => {
+    const sorted = values.sort((a, b) => a - b);
+    return { p50: percentile(sorted, 50), p90: percentile(sorted, 90), mean: sorted.reduce((sum, value) => sum + value, 0) / Math.max(1, sorted.length) };
+  };
+  return {
+    webhookToStored: figures(phases.webhookToStored),
+    storedToStepped: figures(phases.storedToStepped),
+    steppedToGosac: figures(phases.steppedToGosac),
+    gosacAnswer: figures(phases.gosacAnswer),
+    answerToNextWebhook: figures(phases.answerToNextWebhook),
+  };
 }
 
 // Ten questions that each wait for a response: every step is answered by exactly one message

@@ -13,6 +13,7 @@ import {
   runPacedStepBench,
   type PacedStepBenchResult,
   type StepBenchResult,
+  type StepPhases,
 } from './conversation-step.bench.js';
 import { resentOnReset } from './bench-environment.js';
 import { summariseProfiles } from './cpu-profile.js';
@@ -133,6 +134,8 @@ let intakeBoth: IntakeBenchResult | undefined;
 let split: StepBenchResult | undefined;
 let fileRss: FileStreamBenchResult | undefined;
 let inspection: InspectionBenchResult | undefined;
+/** Saturated step runs whose time per step is broken down (`StepPhases`). */
+const phaseRows: Array<{ label: string; result: StepBenchResult }> = [];
 
 try {
   if (wanted('machine')) await guarded('machine', async () => {
@@ -226,10 +229,11 @@ try {
     log(`steps, 1 process, GOSAC 0 ms: ${contacts} contacts × ${stepsPerContact} steps`);
     const { median, runs, rss } = await repeated(
       'steps (1 process, GOSAC 0 ms)',
-      () => runConversationStepBench({ contacts, stepsPerContact, workerProcesses: 0, maxSeconds: STEP_MAX_SECONDS }),
+      () => runConversationStepBench({ contacts, stepsPerContact, workerProcesses: 0, maxSeconds: STEP_MAX_SECONDS, phases: true }),
       (result) => result.stepsPerSecond,
     );
     saturated = median;
+    phaseRows.push({ label: 'GOSAC 0 ms', result: median });
     stepRow('conversation step end to end, 1 process (ROLE=both), GOSAC 0 ms', runs, median, `${median.steps} steps, ${contacts} contacts × ${stepsPerContact}, debounce 0`, versusPgbench(median.stepsPerSecond));
     remember('steps, 1 process, GOSAC 0 ms', rss);
   });
@@ -237,10 +241,11 @@ try {
     log(`steps, 1 process, GOSAC ${gosacLatencyMs} ms: ${contacts} contacts × ${stepsPerContact} steps`);
     const { median, runs, rss } = await repeated(
       `steps (1 process, GOSAC ${gosacLatencyMs} ms)`,
-      () => runConversationStepBench({ contacts, stepsPerContact, workerProcesses: 0, maxSeconds: STEP_MAX_SECONDS, gosacLatencyMs }),
+      () => runConversationStepBench({ contacts, stepsPerContact, workerProcesses: 0, maxSeconds: STEP_MAX_SECONDS, gosacLatencyMs, phases: true }),
       (result) => result.stepsPerSecond,
     );
     slowGosac = median;
+    phaseRows.push({ label: `GOSAC ${gosacLatencyMs} ms`, result: median });
     const ratio = saturated ? ` (${fixed(median.stepsPerSecond / saturated.stepsPerSecond, 2)} × GOSAC 0 ms)` : '';
     stepRow(`conversation step end to end, 1 process (ROLE=both), GOSAC ${gosacLatencyMs} ms`, runs, median, `${median.steps} steps, ${contacts} contacts × ${stepsPerContact}, debounce 0`, ratio);
     remember(`steps, 1 process, GOSAC ${gosacLatencyMs} ms`, rss);
@@ -426,8 +431,33 @@ if (memory.length > 0) {
 if (resentOnReset.count > 0) {
   notes.push(`${resentOnReset.count} webhook(s) sent again after the service closed their kept-alive connection as they went out`);
 }
+printPhases();
 for (const note of notes) console.log(`\nnote: ${note}`);
 printTargets();
+
+/** Where the median run's steps spent their time, from message_history's timestamps and the sink's. */
+function printPhases(): void {
+  const measured = phaseRows.filter((entry) => entry.result.phases);
+  if (measured.length === 0) return;
+  const names: Array<[keyof StepPhases, string]> = [
+    ['webhookToStored', 'webhook sent → message row inserted'],
+    ['storedToStepped', 'row inserted → step batch began'],
+    ['steppedToGosac', 'step batch began → reply at the GOSAC sink'],
+    ['gosacAnswer', 'reply at the sink → sink answered'],
+    ['answerToNextWebhook', "sink answered → the contact's next webhook sent (bench client)"],
+  ];
+  console.log(`\n| where a step's time went (${contacts} contacts, saturated, median run; ms p50 / p90 / mean) | ${measured.map((entry) => entry.label).join(' | ')} |`);
+  console.log(`|---|${measured.map(() => '---').join('|')}|`);
+  for (const [key, name] of names) {
+    const cells = measured.map(({ result }) => {
+      const figures = result.phases![key];
+      return `${fixed(figures.p50, 0)} / ${fixed(figures.p90, 0)} / ${fixed(figures.mean, 0)}`;
+    });
+    console.log(`| ${name} | ${cells.join(' | ')} |`);
+  }
+  const cycles = measured.map(({ result }) => `${fixed((contacts / result.stepsPerSecond) * 1000, 0)} ms`);
+  console.log(`| one contact's whole turn (${contacts} contacts / steps/s) | ${cycles.join(' | ')} |`);
+}
 
 /** The acceptance criteria of bench/README.md, each with what this run measured. */
 function printTargets(): void {
