@@ -91,6 +91,11 @@ const remember = (bench: string, rss: Record<string, number>) => {
 };
 const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
+/** Keeps, per process label, the largest RSS seen. */
+function keepMaxRss(into: Record<string, number>, measured: Record<string, number>): void {
+  for (const [label, bytes] of Object.entries(measured)) into[label] = Math.max(into[label] ?? 0, bytes);
+}
+
 /** Runs `once` BENCH_REPEAT times; the median run by `key`, every run, and the max RSS per process. */
 async function repeated<T extends { maxRssBytes?: Record<string, number> | number }>(
   name: string,
@@ -103,7 +108,7 @@ async function repeated<T extends { maxRssBytes?: Record<string, number> | numbe
     const result = await once();
     runs.push(result);
     const measured = typeof result.maxRssBytes === 'number' ? { web: result.maxRssBytes } : (result.maxRssBytes ?? {});
-    for (const [label, bytes] of Object.entries(measured)) rss[label] = Math.max(rss[label] ?? 0, bytes);
+    keepMaxRss(rss, measured);
     log(`${name} run ${index}/${repeat}: ${fixed(key(result), 1)}`);
   }
   const sorted = [...runs].sort((a, b) => key(a) - key(b));
@@ -133,7 +138,8 @@ async function pairedRuns(
   for (let index = 1; index <= repeat; index += 1) {
     const first = await base();
     const second = await other();
-    for (const result of [first, second]) for (const [label, bytes] of Object.entries(result.maxRssBytes)) rss[label] = Math.max(rss[label] ?? 0, bytes);
+    keepMaxRss(rss, first.maxRssBytes);
+    keepMaxRss(rss, second.maxRssBytes);
     pairs.push({ base: first, other: second, ratio: second.stepsPerSecond / first.stepsPerSecond });
     log(`${name} pair ${index}/${repeat}: ${fixed(first.stepsPerSecond, 0)} then ${fixed(second.stepsPerSecond, 0)} steps/s`);
   }
