@@ -508,8 +508,9 @@ function printPhases(): void {
 /** The acceptance criteria of bench/README.md, each with what this run measured. */
 function printTargets(): void {
   const targets: string[] = [];
-  const target = (criterion: string, measured: string, wantedValue: string, met: boolean | undefined) =>
-    targets.push(`| ${criterion} | ${measured} | ${wantedValue} | ${met === undefined ? 'not measured' : met ? 'met' : '**not met**'} |`);
+  // 'reported': a figure the criterion is not judged by (ADR 0014), printed for comparison.
+  const target = (criterion: string, measured: string, wantedValue: string, met: boolean | undefined | 'reported') =>
+    targets.push(`| ${criterion} | ${measured} | ${wantedValue} | ${met === 'reported' ? 'reported, not judged (ADR 0014)' : met === undefined ? 'not measured' : met ? 'met' : '**not met**'} |`);
   const none = 'not measured in this run';
 
   if (saturated && pgbenchTps) {
@@ -521,16 +522,21 @@ function printTargets(): void {
     target(`p99 reply at ${half} (${fixed(paced.rate, 0)} arrivals/s)`, `${fixed(paced.result.p99Ms)} ms`, '< 250 ms', paced.result.p99Ms < 250);
   } else target('p99 reply at 50 % load', none, '< 250 ms', undefined);
 
+  // ADR 0014: a slow GOSAC is judged by throughput where the contacts do not cap the closed loop
+  // (the capacity rows), and by p99 at 50 % load; the 300-contact loop is capped by its own turns.
+  if (capacity) {
+    target(`steps/s with GOSAC at ${gosacLatencyMs} ms vs at 0 ms, saturated: ${capacityContacts} contacts each, median of pairs`, `${fixed(capacity.ratio, 2)} × (${fixed(capacity.other.stepsPerSecond, 0)} / ${fixed(capacity.base.stepsPerSecond, 0)})`, '≥ 0.8 ×', capacity.ratio >= 0.8);
+    if (saturated) {
+      const against = capacity.other.stepsPerSecond / saturated.stepsPerSecond;
+      target(`the same ${gosacLatencyMs} ms figure vs the ${contacts}-contact figure at 0 ms (the steps row)`, `${fixed(against, 2)} × (${fixed(capacity.other.stepsPerSecond, 0)} / ${fixed(saturated.stepsPerSecond, 0)})`, '≥ 0.8 ×', against >= 0.8);
+    }
+  } else target(`steps/s with GOSAC at ${gosacLatencyMs} ms vs at 0 ms, saturated (capacity rows)`, none, '≥ 0.8 ×', undefined);
   if (slowGosac) {
     const { ratio, other, base } = slowGosac;
-    target(`steps/s with GOSAC at ${gosacLatencyMs} ms vs at 0 ms, ${contacts} contacts, median of pairs (a closed loop of ${contacts} tops out at ${fixed(contacts / (gosacLatencyMs / 1000), 0)}/s)`, `${fixed(ratio, 2)} × (${fixed(other.stepsPerSecond, 0)} / ${fixed(base.stepsPerSecond, 0)})`, '≥ 0.8 ×', ratio >= 0.8);
-  } else target(`steps/s with GOSAC at ${gosacLatencyMs} ms vs at 0 ms`, none, '≥ 0.8 ×', undefined);
-  if (capacity) {
-    target(`capacity: steps/s with GOSAC at ${gosacLatencyMs} ms vs at 0 ms, ${capacityContacts} contacts each`, `${fixed(capacity.ratio, 2)} × (${fixed(capacity.other.stepsPerSecond, 0)} / ${fixed(capacity.base.stepsPerSecond, 0)})`, '≥ 0.8 ×', capacity.ratio >= 0.8);
-  } else target('capacity: steps/s with GOSAC slow vs at 0 ms, many contacts', none, '≥ 0.8 ×', undefined);
-  if (slowGosac) {
-    target(`p99 reply with GOSAC at ${gosacLatencyMs} ms (saturated)`, `${fixed(slowGosac.other.p99Ms)} ms`, `< ${gosacLatencyMs} + 250 = ${gosacLatencyMs + 250} ms`, slowGosac.other.p99Ms < gosacLatencyMs + 250);
-  } else target(`p99 reply with GOSAC at ${gosacLatencyMs} ms`, none, `< ${gosacLatencyMs + 250} ms`, undefined);
+    const ceiling = fixed(contacts / (gosacLatencyMs / 1000), 0);
+    target(`steps/s with GOSAC at ${gosacLatencyMs} ms vs at 0 ms, ${contacts} contacts, median of pairs (a closed loop of ${contacts} tops out at ${ceiling}/s however fast the engine)`, `${fixed(ratio, 2)} × (${fixed(other.stepsPerSecond, 0)} / ${fixed(base.stepsPerSecond, 0)})`, '–', 'reported');
+    target(`p99 reply with GOSAC at ${gosacLatencyMs} ms, saturated, ${contacts} contacts`, `${fixed(other.p99Ms)} ms`, '–', 'reported');
+  }
   if (pacedSlowGosac) {
     target(`p99 reply with GOSAC at ${gosacLatencyMs} ms at 50 % load (${fixed(pacedSlowGosac.rate, 0)} arrivals/s)`, `${fixed(pacedSlowGosac.result.p99Ms)} ms`, `< ${gosacLatencyMs + 250} ms`, pacedSlowGosac.result.p99Ms < gosacLatencyMs + 250);
   } else target(`p99 reply with GOSAC at ${gosacLatencyMs} ms at 50 % load`, none, `< ${gosacLatencyMs + 250} ms`, undefined);
