@@ -525,10 +525,14 @@ function printTargets(): void {
   // ADR 0014: a slow GOSAC is judged by throughput where the contacts do not cap the closed loop
   // (the capacity rows), and by p99 at 50 % load; the 300-contact loop is capped by its own turns.
   if (capacity) {
-    target(`steps/s with GOSAC at ${gosacLatencyMs} ms vs at 0 ms, saturated: ${capacityContacts} contacts each, median of pairs`, `${fixed(capacity.ratio, 2)} × (${fixed(capacity.other.stepsPerSecond, 0)} / ${fixed(capacity.base.stepsPerSecond, 0)})`, '≥ 0.8 ×', capacity.ratio >= 0.8);
+    // Too few contacts and the loop caps the slow runs again: then this row measures nothing.
+    const ceiling = capacityContacts / (gosacLatencyMs / 1000);
+    const saturates = ceiling >= 2 * capacity.base.stepsPerSecond;
+    const capped = saturates ? '' : `; ${capacityContacts} contacts cap the loop at ${fixed(ceiling, 0)}/s, under 2 × the 0 ms figure: raise BENCH_CAPACITY_CONTACTS`;
+    target(`steps/s with GOSAC at ${gosacLatencyMs} ms vs at 0 ms, saturated: ${capacityContacts} contacts each, median of pairs`, `${fixed(capacity.ratio, 2)} × (${fixed(capacity.other.stepsPerSecond, 0)} / ${fixed(capacity.base.stepsPerSecond, 0)})${capped}`, '≥ 0.8 ×', saturates ? capacity.ratio >= 0.8 : undefined);
     if (saturated) {
       const against = capacity.other.stepsPerSecond / saturated.stepsPerSecond;
-      target(`the same ${gosacLatencyMs} ms figure vs the ${contacts}-contact figure at 0 ms (the steps row)`, `${fixed(against, 2)} × (${fixed(capacity.other.stepsPerSecond, 0)} / ${fixed(saturated.stepsPerSecond, 0)})`, '≥ 0.8 ×', against >= 0.8);
+      target(`the same ${gosacLatencyMs} ms figure vs the ${contacts}-contact figure at 0 ms (the steps row)`, `${fixed(against, 2)} × (${fixed(capacity.other.stepsPerSecond, 0)} / ${fixed(saturated.stepsPerSecond, 0)})`, '≥ 0.8 ×', saturates ? against >= 0.8 : undefined);
     }
   } else target(`steps/s with GOSAC at ${gosacLatencyMs} ms vs at 0 ms, saturated (capacity rows)`, none, '≥ 0.8 ×', undefined);
   if (slowGosac) {
