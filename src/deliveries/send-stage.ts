@@ -98,6 +98,10 @@ export function createSendStage(deps: SendStageDeps): SendStage {
   let loopDone: Promise<void> = Promise.resolve();
   /** Slots promised to step batches still writing (`reserve`): not the claim's to fill. */
   let reserved = 0;
+  /** Slots the claim statement in flight may fill, and replies leased but not yet dispatched. */
+  let claiming = 0;
+  let starting = 0;
+  const freeSlots = () => concurrency - inFlight.size - reserved - claiming - starting;
   /** The loop sleeps because every slot is busy or reserved: returned slots must wake it. */
   let starved = false;
   let stopping: Promise<void> | undefined;
@@ -187,7 +191,7 @@ export function createSendStage(deps: SendStageDeps): SendStage {
   async function loop(): Promise<void> {
     let claimFailures = 0;
     while (state === 'running') {
-      const capacity = Math.min(claimBatch, concurrency - inFlight.size - reserved);
+      const capacity = Math.min(claimBatch, freeSlots());
       if (capacity <= 0) {
         // Every slot is busy: the next finished call, or a reservation given back, pokes.
         wake.clear();
@@ -198,10 +202,13 @@ export function createSendStage(deps: SendStageDeps): SendStage {
       }
       wake.clear();
       let claimed: ClaimResult;
+      // Until its replies are counted as starting, a reservation must not promise these slots too.
+      claiming = capacity;
       try {
         claimed = await outbox.claim(capacity, leaseMs);
         claimFailures = 0;
       } catch (error) {
+        claiming = 0;
         claimFailures += 1;
         const retryInMs = Math.min(MAX_CLAIM_RETRY_MS, idlePollMs * 2 ** Math.min(claimFailures - 1, 6));
         log.warn({ err: errorText(error), retryInMs }, 'could not claim replies; trying again');
@@ -209,6 +216,7 @@ export function createSendStage(deps: SendStageDeps): SendStage {
         await sleep(retryInMs);
         continue;
       }
+      claiming = 0;
       if (state !== 'running') {
         // stop() began meanwhile: nothing new goes out.
         if (claimed.replies.length > 0) await release(claimed.replies);
@@ -235,19 +243,22 @@ export function createSendStage(deps: SendStageDeps): SendStage {
    */
   async function startAll(replies: readonly ClaimedReply[]): Promise<boolean> {
     const slices = cpuSlices();
+    starting += replies.length;
     for (const [index, reply] of replies.entries()) {
       await slices.next();
       if (state !== 'running') {
+        starting -= replies.length - index;
         await release(replies.slice(index));
         return false;
       }
+      starting -= 1;
       dispatch(reply);
     }
     return true;
   }
 
   function reserve(limit: number): SendReservation {
-    const slots = state === 'running' ? Math.max(0, Math.min(Math.floor(limit), concurrency - inFlight.size - reserved)) : 0;
+    const slots = state === 'running' ? Math.max(0, Math.min(Math.floor(limit), freeSlots())) : 0;
     reserved += slots;
     let open = true;
     return {

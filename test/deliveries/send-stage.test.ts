@@ -422,8 +422,31 @@ describe('send stage', function () {
     expect((await rows(who)).map((row) => [row.status, row.attempts, row.claimed_until])).to.deep.equal([['sent', 1, null]]);
   });
 
+  /** Resolves once no claim holds any of the stage's `concurrency` slots (the first claim runs as it starts). */
+  async function untilIdle(stage: SendStage, concurrency: number): Promise<void> {
+    const deadline = Date.now() + 2_000;
+    for (;;) {
+      const probe = stage.reserve(concurrency);
+      probe.start([]);
+      if (probe.slots === concurrency) return;
+      if (Date.now() > deadline) throw new Error(`the send stage never had its ${concurrency} slots free`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  it('does not reserve the slots a claim in flight may fill', async () => {
+    // start() returns with the first claim sent to the database, not yet answered.
+    const stage = await start({ concurrency: 2 });
+    const during = stage.reserve(5);
+    expect(during.slots, 'both slots are the first claim\'s until it answers').to.equal(0);
+    during.start([]);
+    await untilIdle(stage, 2);
+    expect(stage.reserve(5).slots, 'the claim answered: both free again').to.equal(2);
+  });
+
   it('keeps reserved slots from the claim until the batch gives them back', async () => {
     const stage = await start({ concurrency: 2 });
+    await untilIdle(stage, 2);
     expect(stage.reserve(5).slots, 'at most the free slots').to.equal(2);
     const full = stage.reserve(5);
     expect(full.slots).to.equal(0);
@@ -439,7 +462,9 @@ describe('send stage', function () {
 
   it('claims again as soon as a batch gives back reserved slots it did not fill', async () => {
     const stage = await start({ concurrency: 1 });
+    await untilIdle(stage, 1);
     const reservation = stage.reserve(1);
+    expect(reservation.slots).to.equal(1);
     const waiting = contact();
     await queue(waiting, [{ body: 'devolvida' }]);
     stage.poke();
