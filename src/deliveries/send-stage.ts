@@ -98,8 +98,9 @@ export function createSendStage(deps: SendStageDeps): SendStage {
   let loopDone: Promise<void> = Promise.resolve();
   /** Slots promised to step batches still writing (`reserve`): not the claim's to fill. */
   let reserved = 0;
-  /** Slots the claim statement in flight may fill, and replies leased but not yet dispatched. */
+  /** Slots the claim statement in flight may fill. */
   let claiming = 0;
+  /** Replies leased (by a claim or a step batch) but not yet dispatched. */
   let starting = 0;
   const freeSlots = () => concurrency - inFlight.size - reserved - claiming - starting;
   /** The loop sleeps because every slot is busy or reserved: returned slots must wake it. */
