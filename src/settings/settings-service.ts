@@ -93,15 +93,19 @@ export function createSettingsService(deps: Deps): SettingsService {
     if (deps.sharedState.kind === 'redis') await setImmediate();
     const ttl = typeof deps.cacheTtlMs === 'function' ? deps.cacheTtlMs() : deps.cacheTtlMs;
     if (cached && Date.now() - cached.at < ttl) return cached;
-    loading ??= load().finally(() => {
-      loading = undefined;
+    if (loading) return loading;
+    const started = load().finally(() => {
+      if (loading === started) loading = undefined;
     });
-    return loading;
+    loading = started;
+    return started;
   }
 
   function invalidate(): void {
     generation += 1;
     cached = undefined;
+    // A read begun before the change may have seen the old row: later callers must not share it.
+    loading = undefined;
   }
 
   return {
