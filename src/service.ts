@@ -97,7 +97,7 @@ export async function startService(baseConfig: Config, options: StartOptions = {
       defaults: defaultSettings(config),
       sharedState,
       logger,
-      // Change notifications arrive only while Redis is connected; otherwise trust a copy briefly.
+      // Other replicas' changes are seen only while Redis is connected; otherwise trust a copy briefly.
       cacheTtlMs: () => (sharedState.kind === 'redis' && sharedState.connected() ? 30_000 : 1_000),
     });
     await settings.start();

@@ -1,5 +1,5 @@
-import { setImmediate } from 'node:timers/promises';
 import type { Database } from '../db/knex.js';
+import { createBatcher } from '../shared/batcher.js';
 import { ValidationError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { SharedState } from '../shared/shared-state.js';
@@ -15,7 +15,10 @@ import {
   type SettingType,
 } from './setting-definitions.js';
 
-export const SETTINGS_CHANNEL = 'flowbot:settings-changed';
+/** Bumped by every change; a replica whose copy was read at another version reads the table again. */
+export const SETTINGS_VERSION_KEY = 'flowbot:settings-version';
+/** How long a caller waits for Redis to say which version is current before trusting its copy. */
+const VERSION_READ_TIMEOUT_MS = 100;
 
 export interface SettingView {
   value: unknown;
@@ -42,9 +45,9 @@ interface Deps {
   readonly sharedState: SharedState;
   readonly logger: Logger;
   /**
-   * How long a cached copy is trusted without a change notification. Notifications make changes
-   * visible at once; the TTL bounds staleness when they cannot arrive (no Redis, or Redis down),
-   * so it may be a function asked on every read.
+   * How long a cached copy is trusted at an unchanged version. Version reads make changes visible
+   * at once; the TTL bounds staleness when they cannot tell (no Redis, or Redis down), so it may be
+   * a function asked on every read.
    */
   readonly cacheTtlMs: number | (() => number);
 }
@@ -57,12 +60,25 @@ interface StoredSetting {
 }
 
 export function createSettingsService(deps: Deps): SettingsService {
-  let cached: { settings: EffectiveSettings; stored: Map<string, StoredSetting>; at: number } | undefined;
-  let loading: Promise<NonNullable<typeof cached>> | undefined;
+  interface Loaded {
+    readonly settings: EffectiveSettings;
+    readonly stored: Map<string, StoredSetting>;
+    readonly at: number;
+    /** The version current when the table was read; undefined when it could not be told. */
+    readonly version: number | undefined;
+    /** Loads are numbered as they begin: a later one saw at least as much. */
+    readonly sequence: number;
+  }
+  let cached: Loaded | undefined;
+  let loading: { readonly version: number | undefined; readonly done: Promise<Loaded> } | undefined;
+  let loadsBegun = 0;
+  // Bumped by this replica's own changes and by a Redis reconnect: a load begun before must not be kept.
   let generation = 0;
 
-  async function load(): Promise<NonNullable<typeof cached>> {
+  async function load(version: number | undefined): Promise<Loaded> {
     const startedGeneration = generation;
+    loadsBegun += 1;
+    const sequence = loadsBegun;
     const rows = (await deps.db('system_settings').select(
       'key',
       'value',
@@ -79,32 +95,49 @@ export function createSettingsService(deps: Deps): SettingsService {
       if (parsed.ok) Object.assign(settings, { [key]: parsed.value });
       else deps.logger.warn({ key }, 'stored setting does not fit its type; using the default');
     }
-    const fresh = { settings, stored, at: Date.now() };
-    // A notification that arrived while we were reading means our read may be stale.
-    if (startedGeneration === generation) cached = fresh;
+    const fresh = { settings, stored, at: Date.now(), version, sequence };
+    if (startedGeneration === generation && (!cached || cached.sequence < sequence)) cached = fresh;
     return fresh;
   }
 
-  async function snapshot(): Promise<NonNullable<typeof cached>> {
-    // A change made on another replica is announced through Redis before that replica answers
-    // its admin request, so its notification is already in our socket when any later webhook
-    // is; but a busy event loop may hand us the webhook first, in the same turn. One turn of the
-    // loop lets the notification in first: "the very next webhook" obeys the change (issue 3).
-    if (deps.sharedState.kind === 'redis') await setImmediate();
+  // A replica that changes a setting commits it, then bumps the version, then answers; so whoever
+  // reads the version after that answer reads the new one (SPEC §5: the next webhook, on every
+  // replica). Callers share a read of the version only if it was sent after they asked: the ones
+  // that arrive while a read is out wait for the next.
+  const versionReads = createBatcher<null, number | undefined>(
+    async (callers) => {
+      const version = await deps.sharedState.readVersion(SETTINGS_VERSION_KEY, VERSION_READ_TIMEOUT_MS);
+      return callers.map(() => version);
+    },
+    { maxSize: Number.MAX_SAFE_INTEGER },
+  );
+
+  async function currentVersion(): Promise<number | undefined> {
+    // In process the counter is local and read without I/O: no read to share.
+    if (deps.sharedState.kind !== 'redis') return deps.sharedState.readVersion(SETTINGS_VERSION_KEY, VERSION_READ_TIMEOUT_MS);
+    return versionReads.submit(null);
+  }
+
+  async function snapshot(): Promise<Loaded> {
+    const version = await currentVersion();
+    // Version unknown (Redis away or slow): trust a copy for the TTL, short while Redis is away.
+    const fits = (seen: number | undefined) => version === undefined || seen === version;
     const ttl = typeof deps.cacheTtlMs === 'function' ? deps.cacheTtlMs() : deps.cacheTtlMs;
-    if (cached && Date.now() - cached.at < ttl) return cached;
-    if (loading) return loading;
-    const started = load().finally(() => {
-      if (loading === started) loading = undefined;
-    });
-    loading = started;
-    return started;
+    if (cached && fits(cached.version) && Date.now() - cached.at < ttl) return cached;
+    if (loading && fits(loading.version)) return loading.done;
+    const entry = {
+      version,
+      done: load(version).finally(() => {
+        if (loading === entry) loading = undefined;
+      }),
+    };
+    loading = entry;
+    return entry.done;
   }
 
   function invalidate(): void {
     generation += 1;
     cached = undefined;
-    // A read begun before the change may have seen the old row: later callers must not share it.
     loading = undefined;
   }
 
@@ -154,15 +187,15 @@ export function createSettingsService(deps: Deps): SettingsService {
           after: { value: row.value },
         });
       });
+      const announced = await deps.sharedState.bumpVersion(SETTINGS_VERSION_KEY);
       invalidate();
-      await deps.sharedState.publish(SETTINGS_CHANNEL, key).catch((error: unknown) => {
-        deps.logger.warn({ err: String(error) }, 'could not announce a settings change; other replicas see it within the cache TTL');
-      });
+      if (!announced) {
+        deps.logger.warn({ key }, 'could not announce a settings change; other replicas see it within the cache TTL');
+      }
     },
 
     async start() {
-      await deps.sharedState.subscribe(SETTINGS_CHANNEL, () => invalidate());
-      // Notifications sent while we were cut off from Redis are lost: start from the database again.
+      // Changes made while we were cut off from Redis bumped no version: start from the database again.
       deps.sharedState.onReconnect?.(() => invalidate());
     },
   };

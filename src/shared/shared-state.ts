@@ -26,6 +26,16 @@ export interface SharedState {
    */
   increment(key: string, ttlMs: number): Promise<number>;
   /**
+   * Adds one to a version counter that never expires (Redis `INCR`), so every replica can tell that
+   * something changed. False when it could not (Redis away).
+   */
+  bumpVersion(key: string): Promise<boolean>;
+  /**
+   * The version counter's value (0 before its first bump); undefined when Redis cannot answer
+   * within `timeoutMs`. In process it counts this process's bumps only.
+   */
+  readVersion(key: string, timeoutMs: number): Promise<number | undefined>;
+  /**
    * The Redis command connection (when REDIS_URL is set), for libraries that keep their own state
    * in Redis (the rate limiter). It never queues commands while Redis is away.
    */
@@ -39,12 +49,20 @@ export interface SharedState {
 
 export function createInProcessSharedState(): SharedState {
   const counters = createExpiringCounters();
+  const versions = new Map<string, number>();
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
   return {
     kind: 'in-process',
     async increment(key, ttlMs) {
       return counters.increment(key, ttlMs);
+    },
+    async bumpVersion(key) {
+      versions.set(key, (versions.get(key) ?? 0) + 1);
+      return true;
+    },
+    async readVersion(key) {
+      return versions.get(key) ?? 0;
     },
     async publish(channel, message) {
       bus.emit(channel, message);
@@ -141,6 +159,32 @@ export function createRedisSharedState(url: string, logger: Logger): SharedState
         logger.debug({ err: String(error) }, 'redis increment failed; counting in this process');
       }
       return localCounters.increment(key, ttlMs);
+    },
+    async bumpVersion(key) {
+      if (publisher.status !== 'ready') return false;
+      try {
+        await publisher.incr(key);
+        return true;
+      } catch (error) {
+        logger.debug({ key, err: String(error) }, 'redis version bump failed');
+        return false;
+      }
+    },
+    async readVersion(key, timeoutMs) {
+      if (publisher.status !== 'ready') return undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const read = publisher.get(key).then(
+        (text) => Number(text ?? 0),
+        () => undefined,
+      );
+      const late = new Promise<undefined>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs, undefined);
+      });
+      try {
+        return await Promise.race([read, late]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async publish(channel, message) {
       // Subscribers on other replicas fall back to short cache TTLs while Redis is away.

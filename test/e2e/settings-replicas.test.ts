@@ -1,10 +1,11 @@
 // Issue 3 acceptance: a settings change made on one running instance is obeyed by a second
 // instance on the same database (and Redis) for the very next webhook.
 //
-// With REDIS_URL the change notification reaches the other instance at once and the test checks
-// the very next webhook. Without it each instance has its own in-process shared state and no
-// notification can cross: instance B sees the change when its cached copy expires (1 s), so the
-// test then waits out that TTL first and says so in its title.
+// With REDIS_URL the change bumps a settings version in Redis before instance A answers, and B
+// reads that version for every webhook, so the test checks the very next webhook. Without it each
+// instance has its own in-process shared state and nothing crosses: instance B sees the change
+// when its cached copy expires (1 s), so the test then waits out that TTL first and says so in
+// its title.
 import { expect } from 'chai';
 import { startTestService, type TestService } from '../support/test-service.js';
 import { textMessage } from '../support/webhook-payloads.js';
