@@ -9,6 +9,9 @@ export interface RedisChild {
   start(): Promise<void>;
   /** SIGKILL: Redis vanishes the way a crashed host does. */
   kill(): Promise<void>;
+  /** SIGSTOP / SIGCONT: Redis hangs with its connections open, the way an overloaded host does. */
+  freeze(): void;
+  thaw(): void;
 }
 
 export const redisServerMissing =
@@ -51,6 +54,12 @@ export function redisChild(port: number): RedisChild {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       probe.disconnect();
+    },
+    freeze() {
+      child?.kill('SIGSTOP');
+    },
+    thaw() {
+      child?.kill('SIGCONT');
     },
     async kill() {
       const running = child;
