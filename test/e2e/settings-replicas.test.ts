@@ -7,8 +7,7 @@
 // in-process shared state and nothing crosses: B sees the change when its cached copy expires
 // (1 s), so that variant waits out the TTL first.
 import { expect } from 'chai';
-import { redisChild, redisServerAvailable, redisServerMissing, type RedisChild } from '../support/redis-server.js';
-import { freePort } from '../support/service-process.js';
+import { redisForTest, type RedisChild } from '../support/redis-server.js';
 import { startTestService, type TestService } from '../support/test-service.js';
 import { textMessage } from '../support/webhook-payloads.js';
 
@@ -74,15 +73,7 @@ describe('settings across replicas', function () {
     let redis: RedisChild | undefined;
     let url = '';
     before(async () => {
-      if (process.env.REDIS_URL) {
-        url = process.env.REDIS_URL;
-        return;
-      }
-      // Never skipped: .ci/run installs redis-server.
-      if (!redisServerAvailable()) throw new Error(redisServerMissing);
-      redis = redisChild(await freePort());
-      await redis.start();
-      url = redis.url;
+      ({ url, child: redis } = await redisForTest());
     });
     after(() => redis?.kill());
 

@@ -4,8 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { createExpiringCounters } from '../../src/shared/expiring-counters.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { createRedisSharedState } from '../../src/shared/shared-state.js';
-import { redisChild, redisServerAvailable, redisServerMissing, type RedisChild } from '../support/redis-server.js';
-import { freePort } from '../support/service-process.js';
+import { redisForTest, type RedisChild } from '../support/redis-server.js';
 import { startHttpTestApp, type HttpTestApp } from './http-test-app.js';
 
 function fakeWebhook(): Router {
@@ -104,15 +103,7 @@ describe('rate limiting per client', function () {
     let redis: RedisChild | undefined;
     let url: string;
     before(async () => {
-      if (process.env.REDIS_URL) {
-        url = process.env.REDIS_URL;
-        return;
-      }
-      // Never skipped: .ci/run installs redis-server.
-      if (!redisServerAvailable()) throw new Error(redisServerMissing);
-      redis = redisChild(await freePort());
-      await redis.start();
-      url = redis.url;
+      ({ url, child: redis } = await redisForTest());
     });
     after(() => redis?.kill());
 

@@ -71,7 +71,7 @@ describe('settings cache', () => {
     reads[1]!.answer(true);
     expect((await beforeChange).BOT_ENABLED).to.equal(false);
     expect((await afterChange).BOT_ENABLED).to.equal(true);
-    // The earlier read, ended last, did not replace the later one in the cache.
+    // And the read begun before the change is not what the cache now hands out.
     expect((await settings.current()).BOT_ENABLED).to.equal(true);
     expect(reads).to.have.length(2);
   });

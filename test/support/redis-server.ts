@@ -3,6 +3,7 @@
 // is not on PATH; .ci/run installs it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
+import { freePort } from './service-process.js';
 
 export interface RedisChild {
   readonly url: string;
@@ -69,4 +70,16 @@ export function redisChild(port: number): RedisChild {
       await exited;
     },
   };
+}
+
+/**
+ * Redis for a test: the run's REDIS_URL when it has one, else a redis-server of the test's own
+ * (never skipped: .ci/run installs it). `child` is there only in the second case.
+ */
+export async function redisForTest(): Promise<{ url: string; child?: RedisChild }> {
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL };
+  if (!redisServerAvailable()) throw new Error(redisServerMissing);
+  const child = redisChild(await freePort());
+  await child.start();
+  return { url: child.url, child };
 }
